@@ -1,0 +1,166 @@
+//! Multilingual keyword matching for themes and entity aliases.
+//!
+//! Text and keywords are cut into lowercase words at every character that is
+//! not a letter or digit, so `Iskander-M`, `G7-gruppen` and `Belarus'` hold
+//! the words `iskander`, `g7`, `belarus`. A keyword matches a run of whole
+//! words; a trailing `*` makes its last word a stem (`kärnvapen*` matches
+//! `kärnvapenavtalet`). Lookup is by hash per word, so cost grows with the
+//! text, not with the size of the lexicon.
+
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Debug)]
+struct Term {
+    words: Vec<String>,
+    stem_last: bool,
+    target: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Lexicon {
+    slugs: Vec<String>,
+    terms: Vec<Term>,
+    /// First word of a term (whole-word terms and multi-word stems).
+    by_first_word: HashMap<String, Vec<usize>>,
+    /// One-word stems, keyed by the stem.
+    by_stem: HashMap<String, Vec<usize>>,
+    longest_stem: usize,
+}
+
+/// Lowercase words of `text`, as char-boundary-safe owned strings.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+impl Lexicon {
+    /// `entries`: (slug, keywords). Keywords with no word characters are ignored.
+    pub fn new<'a>(entries: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Lexicon {
+        let mut lexicon = Lexicon::default();
+        for (slug, keywords) in entries {
+            let target = lexicon.slugs.len();
+            lexicon.slugs.push(slug.to_string());
+            for keyword in keywords {
+                let keyword = keyword.trim();
+                let stem_last = keyword.ends_with('*');
+                let words = words(keyword.trim_end_matches('*'));
+                if words.is_empty() {
+                    continue;
+                }
+                let index = lexicon.terms.len();
+                if stem_last && words.len() == 1 {
+                    lexicon.longest_stem = lexicon.longest_stem.max(words[0].chars().count());
+                    lexicon.by_stem.entry(words[0].clone()).or_default().push(index);
+                } else {
+                    lexicon
+                        .by_first_word
+                        .entry(words[0].clone())
+                        .or_default()
+                        .push(index);
+                }
+                lexicon.terms.push(Term {
+                    words,
+                    stem_last,
+                    target,
+                });
+            }
+        }
+        lexicon
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Slugs whose keywords occur in `text`, sorted.
+    pub fn matches(&self, text: &str) -> BTreeSet<String> {
+        self.matches_words(&words(text))
+    }
+
+    pub fn matches_words(&self, words: &[String]) -> BTreeSet<String> {
+        let mut found = vec![false; self.slugs.len()];
+        for (i, word) in words.iter().enumerate() {
+            if let Some(terms) = self.by_first_word.get(word) {
+                for &t in terms {
+                    if self.term_at(&self.terms[t], &words[i..]) {
+                        found[self.terms[t].target] = true;
+                    }
+                }
+            }
+            if !self.by_stem.is_empty() {
+                let prefix_ends = word.char_indices().map(|(i, c)| i + c.len_utf8());
+                for end in prefix_ends.take(self.longest_stem) {
+                    if let Some(terms) = self.by_stem.get(&word[..end]) {
+                        for &t in terms {
+                            found[self.terms[t].target] = true;
+                        }
+                    }
+                }
+            }
+        }
+        found
+            .iter()
+            .enumerate()
+            .filter(|(_, hit)| **hit)
+            .map(|(i, _)| self.slugs[i].clone())
+            .collect()
+    }
+
+    fn term_at(&self, term: &Term, words: &[String]) -> bool {
+        if words.len() < term.words.len() {
+            return false;
+        }
+        let last = term.words.len() - 1;
+        term.words.iter().zip(words).enumerate().all(|(i, (want, got))| {
+            if i == last && term.stem_last {
+                got.starts_with(want.as_str())
+            } else {
+                got == want
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicon() -> Lexicon {
+        Lexicon::new([
+            ("nuclear", vec!["kärnvapen*", "atomvåpen*", "nuclear weapons"]),
+            ("missiles", vec!["iskander", "s-400"]),
+            ("lukashenko", vec!["Lukasjenko", "Lukaschenko", "Lukashenko", "Lukasjkenko"]),
+            ("g7", vec!["G7"]),
+        ])
+    }
+
+    #[test]
+    fn stems_and_whole_words() {
+        let l = lexicon();
+        assert!(l.matches("Kärnvapenavtalet handlar").contains("nuclear"));
+        assert!(l.matches("NUCLEAR WEAPONS here").contains("nuclear"));
+        assert!(!l.matches("nuclear power").contains("nuclear"));
+        assert!(l.matches("typen Iskander-M").contains("missiles"));
+        assert!(l.matches("systemet S-400 av").contains("missiles"));
+        assert!(!l.matches("Iskanderstan").contains("missiles"));
+        assert!(l.matches("G7-gruppen, der").contains("g7"));
+    }
+
+    #[test]
+    fn every_alias_finds_the_entity() {
+        let l = lexicon();
+        for text in ["Lukasjenko sa", "Alexander Lukaschenko äußerte", "siger Lukasjkenko, der"] {
+            assert!(l.matches(text).contains("lukashenko"), "{text}");
+        }
+        assert!(l.matches("Lukasjenkos").is_empty(), "whole words only");
+    }
+
+    #[test]
+    fn results_are_sorted_and_unique() {
+        let l = lexicon();
+        let found: Vec<_> = l.matches("G7 Iskander G7 kärnvapen").into_iter().collect();
+        assert_eq!(found, vec!["g7", "missiles", "nuclear"]);
+    }
+}

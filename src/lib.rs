@@ -1,0 +1,17 @@
+//! dossier: a static site generator for annotated news dossiers.
+//!
+//! One direction of flow, one module a stage:
+//!
+//! ```text
+//! load (walk content/) -> normalize (records) -> annotate (events, citations)
+//!     -> index (months, themes, entities) -> render (Tera) -> write (public/)
+//! ```
+
+pub mod config;
+pub mod diagnostics;
+pub mod frontmatter;
+pub mod language;
+pub mod lexicon;
+pub mod load;
+pub mod model;
+pub mod normalize;

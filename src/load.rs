@@ -1,0 +1,385 @@
+//! Stage 1: walk `content/` and read every source file into memory as text.
+//!
+//! Nothing here interprets an article; it only finds files, decodes their bytes
+//! (UTF-8, UTF-16 with BOM, or Windows-1252 as a fallback) and pairs articles
+//! with their sidecars. Files are never modified.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::model::{Entity, Theme};
+
+pub const ARTICLES_DIR: &str = "content/articles";
+pub const EVENTS_DIR: &str = "content/events";
+pub const THEMES_FILE: &str = "content/themes.toml";
+pub const ENTITIES_FILE: &str = "content/entities.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleFormat {
+    /// A raw clipping.
+    Text,
+    /// Markdown with optional TOML or YAML front matter.
+    Markdown,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    /// Relative to the dossier root, with `/` separators.
+    pub path: String,
+    /// Decoded, NFC, `\n` line endings.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceArticle {
+    pub id: String,
+    pub format: ArticleFormat,
+    pub source: SourceText,
+    /// blake3 of the file's bytes, before decoding.
+    pub hash: String,
+    pub sidecar: Option<SourceText>,
+}
+
+#[derive(Debug, Default)]
+pub struct Content {
+    /// Sorted by id.
+    pub articles: Vec<SourceArticle>,
+    pub themes: Vec<Theme>,
+    pub entities: Vec<Entity>,
+    /// Sorted by path.
+    pub events: Vec<SourceText>,
+}
+
+/// Reads everything under `ROOT/content`. Problems become diagnostics; the
+/// files that could be read are still returned so `check` reports all at once.
+pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
+    let articles_dir = root.join(ARTICLES_DIR);
+    if !articles_dir.is_dir() {
+        diagnostics.push(
+            Diagnostic::error(ARTICLES_DIR, None, "no articles folder")
+                .with_hint("create content/articles/ and put clippings (.txt) or markdown (.md) in it, or run `dossier init DIR`"),
+        );
+    }
+    let article_files = list_files(root, &articles_dir, diagnostics);
+    let event_files = list_files(root, &root.join(EVENTS_DIR), diagnostics);
+
+    let mut by_id: BTreeMap<String, (Option<(PathBuf, ArticleFormat)>, Option<PathBuf>)> =
+        BTreeMap::new();
+    for file in article_files {
+        let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else {
+            diagnostics.push(
+                Diagnostic::warning(relative(root, &file), None, "file name is not valid UTF-8; skipped")
+                    .with_hint("rename the file"),
+            );
+            continue;
+        };
+        let stem: String = stem.nfc().collect();
+        let ext = file
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let entry = by_id.entry(stem.clone()).or_default();
+        match ext.as_str() {
+            "txt" | "md" | "markdown" => {
+                let format = if ext == "txt" {
+                    ArticleFormat::Text
+                } else {
+                    ArticleFormat::Markdown
+                };
+                if let Some((other, _)) = &entry.0 {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            relative(root, &file),
+                            None,
+                            format!("article id {stem:?} is also used by {}", relative(root, other)),
+                        )
+                        .with_hint("ids are file stems and must be unique: rename one of the files"),
+                    );
+                    continue;
+                }
+                entry.0 = Some((file, format));
+            }
+            "toml" => entry.1 = Some(file),
+            _ => diagnostics.push(
+                Diagnostic::warning(relative(root, &file), None, "not an article (.txt, .md) or sidecar (.toml); ignored")
+                    .with_hint("articles are .txt clippings or .md markdown"),
+            ),
+        }
+    }
+
+    let pairs: Vec<_> = by_id.into_iter().collect();
+    let articles: Vec<SourceArticle> = pairs
+        .into_par_iter()
+        .filter_map(|(id, (article, sidecar))| {
+            let Some((path, format)) = article else {
+                if let Some(sidecar) = sidecar {
+                    diagnostics.push(
+                        Diagnostic::warning(relative(root, &sidecar), None, format!("sidecar without an article named {id}.txt or {id}.md"))
+                            .with_hint("a sidecar ID.toml annotates the article ID.txt or ID.md beside it"),
+                    );
+                }
+                return None;
+            };
+            let rel = relative(root, &path);
+            let bytes = read_bytes(&path, &rel, diagnostics)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let text = decode(&bytes, &rel, diagnostics)?;
+            if text.trim().is_empty() {
+                diagnostics.push(
+                    Diagnostic::error(&rel, Some(1), "empty article")
+                        .with_hint("paste the article's text into the file, or delete it"),
+                );
+                return None;
+            }
+            let sidecar = sidecar.and_then(|p| read_text(root, &p, diagnostics));
+            Some(SourceArticle {
+                id,
+                format,
+                source: SourceText { path: rel, text },
+                hash,
+                sidecar,
+            })
+        })
+        .collect();
+
+    let mut events: Vec<SourceText> = event_files
+        .par_iter()
+        .filter(|p| {
+            let is_md = matches!(p.extension().and_then(|e| e.to_str()), Some("md" | "markdown"));
+            if !is_md {
+                diagnostics.push(
+                    Diagnostic::warning(relative(root, p), None, "not an event file (.md); ignored")
+                        .with_hint("events are markdown files with front matter"),
+                );
+            }
+            is_md
+        })
+        .filter_map(|p| read_text(root, p, diagnostics))
+        .collect();
+    events.sort_by(|a, b| a.path.cmp(&b.path));
+
+    Content {
+        articles,
+        themes: load_table(root, THEMES_FILE, "theme", diagnostics),
+        entities: load_table(root, ENTITIES_FILE, "entity", diagnostics),
+        events,
+    }
+}
+
+fn load_table<T: serde::de::DeserializeOwned>(
+    root: &Path,
+    file: &str,
+    key: &str,
+    diagnostics: &Diagnostics,
+) -> Vec<T> {
+    let path = root.join(file);
+    if !path.exists() {
+        return Vec::new();
+    }
+    let Some(source) = read_text(root, &path, diagnostics) else {
+        return Vec::new();
+    };
+    // `[[theme]]` / `[[entity]]` tables; parse into a map to keep the key generic.
+    let parsed: Result<BTreeMap<String, Vec<T>>, _> = toml::from_str(&source.text);
+    match parsed {
+        Ok(mut map) => {
+            let unknown: Vec<_> = map.keys().filter(|k| *k != key).cloned().collect();
+            for k in unknown {
+                diagnostics.push(
+                    Diagnostic::warning(file, None, format!("unknown table [[{k}]]; ignored"))
+                        .with_hint(format!("this file holds [[{key}]] tables")),
+                );
+            }
+            map.remove(key).unwrap_or_default()
+        }
+        Err(e) => {
+            let line = e.span().map(|s| crate::diagnostics::line_of_offset(&source.text, s.start));
+            diagnostics.push(
+                Diagnostic::error(file, line, e.message().trim().to_string())
+                    .with_hint(format!("each [[{key}]] needs slug and name; see README.md")),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Files below `dir`, sorted, skipping hidden ones. Symlinks are followed only
+/// when they resolve inside the dossier root.
+fn list_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().map(|p| relative(root, p)).unwrap_or_else(|| relative(root, dir));
+                diagnostics.push(
+                    Diagnostic::error(path, None, format!("cannot read: {e}"))
+                        .with_hint("check the folder's permissions"),
+                );
+                continue;
+            }
+        };
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(&canonical_root) && target.is_file() => {
+                    files.push(path.to_path_buf())
+                }
+                _ => diagnostics.push(
+                    Diagnostic::warning(relative(root, path), None, "symbolic link to a file outside the dossier (or a folder, or nothing); not followed")
+                        .with_hint("copy the file into content/ instead of linking it"),
+                ),
+            }
+        } else if entry.file_type().is_file() {
+            files.push(path.to_path_buf());
+        }
+    }
+    files
+}
+
+fn read_bytes(path: &Path, rel: &str, diagnostics: &Diagnostics) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::error(rel, None, format!("cannot read: {e}"))
+                    .with_hint("check the file's permissions"),
+            );
+            None
+        }
+    }
+}
+
+pub fn read_text(root: &Path, path: &Path, diagnostics: &Diagnostics) -> Option<SourceText> {
+    let rel = relative(root, path);
+    let bytes = read_bytes(path, &rel, diagnostics)?;
+    let text = decode(&bytes, &rel, diagnostics)?;
+    Some(SourceText { path: rel, text })
+}
+
+/// Path relative to the root, `/`-separated, for diagnostics and records.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Bytes to clean text: BOMs and encodings handled, `\n` endings, NFC, and
+/// invisible controls that could disguise text (bidi overrides, zero-width
+/// spaces) removed. Binary files are refused.
+pub fn decode(bytes: &[u8], rel: &str, diagnostics: &Diagnostics) -> Option<String> {
+    let raw: String = if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        if had_errors {
+            diagnostics.push(
+                Diagnostic::warning(rel, None, format!("invalid {} sequences replaced by U+FFFD", encoding.name()))
+                    .with_hint("re-save the file as UTF-8"),
+            );
+        }
+        text.into_owned()
+    } else if bytes.contains(&0) {
+        let line = crate::diagnostics::line_of_offset(
+            &String::from_utf8_lossy(bytes),
+            bytes.iter().position(|&b| b == 0).unwrap_or(0),
+        );
+        diagnostics.push(
+            Diagnostic::error(rel, Some(line), "binary file (contains NUL bytes)")
+                .with_hint("articles must be text: UTF-8 (or UTF-16 with a byte-order mark); remove the file or convert it"),
+        );
+        return None;
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(e) => {
+                let line = crate::diagnostics::line_of_offset(
+                    &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                    e.valid_up_to(),
+                );
+                diagnostics.push(
+                    Diagnostic::warning(rel, Some(line), "not UTF-8; decoded as Windows-1252")
+                        .with_hint("re-save the file as UTF-8 to be sure every character is right"),
+                );
+                encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+            }
+        }
+    };
+    Some(clean_text(&raw))
+}
+
+/// Line endings to `\n`, NFC, and invisible format characters removed.
+pub fn clean_text(raw: &str) -> String {
+    let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
+    unified
+        .nfc()
+        .filter(|&c| {
+            !matches!(c,
+                '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+                | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+                && (!c.is_control() || c == '\n' || c == '\t')
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_ok(bytes: &[u8]) -> (String, Vec<Diagnostic>) {
+        let d = Diagnostics::new();
+        let text = decode(bytes, "a.txt", &d).unwrap();
+        (text, d.into_sorted())
+    }
+
+    #[test]
+    fn strips_utf8_bom_and_crlf() {
+        let (text, diags) = decode_ok(b"\xEF\xBB\xBFdate 2022-05 Hej\r\nverden\r\n");
+        assert_eq!(text, "date 2022-05 Hej\nverden\n");
+        assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn decodes_utf16_with_bom() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "Kärnvapen\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(decode_ok(&bytes).0, "Kärnvapen\n");
+    }
+
+    #[test]
+    fn falls_back_to_windows_1252_with_a_warning() {
+        let (text, diags) = decode_ok(b"Wei\xDFrussland \x93Zitat\x94");
+        assert_eq!(text, "Weißrussland “Zitat”");
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].message.contains("Windows-1252"));
+    }
+
+    #[test]
+    fn refuses_binary_with_nul() {
+        let d = Diagnostics::new();
+        assert!(decode(b"abc\0def", "a.txt", &d).is_none());
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn normalizes_to_nfc_and_drops_invisible_controls() {
+        let (text, _) = decode_ok("Ka\u{0308}rn\u{200B}vapen \u{202E}abc".as_bytes());
+        assert_eq!(text, "Kärnvapen abc");
+    }
+}
