@@ -15,3 +15,14 @@ pub mod lexicon;
 pub mod load;
 pub mod model;
 pub mod normalize;
+pub mod annotate;
+pub mod build;
+pub mod export;
+pub mod index;
+pub mod init;
+pub mod render;
+pub mod theme;
+pub mod urls;
+pub mod write;
+
+pub use build::{BuildOptions, BuildReport, build, check};

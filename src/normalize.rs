@@ -149,6 +149,10 @@ impl Normalizer {
         }
     }
 
+    pub fn entity_lexicon(&self) -> &Lexicon {
+        &self.entities
+    }
+
     /// Normalizes all articles in parallel; slugs are made unique afterwards
     /// in id order, so the result does not depend on thread timing.
     pub fn normalize_all(&self, articles: &[SourceArticle], diagnostics: &Diagnostics) -> Vec<Record> {

@@ -1,0 +1,611 @@
+//! Stage 3: events from `content/events/*.md`, with every citation verified
+//! against the normalized text of the article it cites.
+//!
+//! A quote is compared after folding whitespace, Unicode form, typographic
+//! quotes and dashes, and case. It must occur exactly once, outside
+//! boilerplate; otherwise the build fails at the quote's line, with the
+//! closest passage as a hint, because a misquote must never be published.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use pulldown_cmark::{CowStr, Event as MdEvent, Options, Parser, Tag};
+use rayon::prelude::*;
+use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, line_of_offset};
+use crate::frontmatter;
+use crate::lexicon::Lexicon;
+use crate::load::SourceText;
+use crate::model::{Citation, Event, PartialDate, ParagraphKind, Record, Theme};
+use crate::normalize::{sanitize_html, unknown_slug};
+use crate::urls::Urls;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventMeta {
+    #[serde(default, deserialize_with = "frontmatter::date_string")]
+    date: Option<String>,
+    title: Option<String>,
+    slug: Option<String>,
+    #[serde(default)]
+    themes: Vec<String>,
+    #[serde(default)]
+    entities: Vec<String>,
+    #[serde(default)]
+    citations: Vec<CitationMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitationMeta {
+    article: String,
+    quote: String,
+    translation: Option<String>,
+    note: Option<String>,
+}
+
+/// What annotation needs to know about the rest of the dossier.
+pub struct Annotator<'a> {
+    pub records: &'a [Record],
+    pub themes: &'a [Theme],
+    pub entity_slugs: HashSet<String>,
+    pub entities: &'a Lexicon,
+    pub urls: &'a Urls,
+}
+
+struct Parsed<'s> {
+    source: &'s SourceText,
+    id: String,
+    meta: EventMeta,
+    split: frontmatter::Split<'s>,
+}
+
+impl Annotator<'_> {
+    pub fn annotate(&self, sources: &[SourceText], diagnostics: &Diagnostics) -> Vec<Event> {
+        let parsed: Vec<Parsed> = sources
+            .iter()
+            .filter_map(|source| parse_event(source, diagnostics))
+            .collect();
+
+        // Slugs first: summaries may link to any event.
+        let mut used = HashSet::new();
+        let slugs: Vec<String> = parsed
+            .iter()
+            .map(|p| unique_slug(p.meta.slug.as_deref().unwrap_or(&p.id), &mut used))
+            .collect();
+        let event_slugs: HashMap<&str, &str> = parsed
+            .iter()
+            .zip(&slugs)
+            .map(|(p, s)| (p.id.as_str(), s.as_str()))
+            .collect();
+        let articles: HashMap<&str, &Record> = self.records.iter().map(|r| (r.id.as_str(), r)).collect();
+        let theme_slugs: HashSet<String> = self.themes.iter().map(|t| t.slug.clone()).collect();
+
+        let mut events: Vec<Event> = parsed
+            .par_iter()
+            .zip(slugs.par_iter())
+            .filter_map(|(p, slug)| {
+                self.build_event(p, slug, &articles, &event_slugs, &theme_slugs, diagnostics)
+            })
+            .collect();
+        events.sort_by(|a, b| {
+            (a.partial_date(), &a.id).cmp(&(b.partial_date(), &b.id))
+        });
+        events
+    }
+
+    fn build_event(
+        &self,
+        p: &Parsed,
+        slug: &str,
+        articles: &HashMap<&str, &Record>,
+        event_slugs: &HashMap<&str, &str>,
+        theme_slugs: &HashSet<String>,
+        diagnostics: &Diagnostics,
+    ) -> Option<Event> {
+        let path = p.source.path.as_str();
+        let line = |key: &str| frontmatter::nth_key_line(&p.split, key, 0);
+        let mut ok = true;
+
+        let date = match &p.meta.date {
+            Some(text) => PartialDate::parse(text).or_else(|| {
+                diagnostics.push(
+                    Diagnostic::error(path, line("date"), format!("malformed date {text:?}"))
+                        .with_hint("dates are \"YYYY-MM-DD\" (day precision) or \"YYYY-MM\" (month precision)"),
+                );
+                None
+            }),
+            None => {
+                diagnostics.push(
+                    Diagnostic::error(path, Some(1), "event has no date")
+                        .with_hint("add date = \"YYYY-MM-DD\" (or \"YYYY-MM\") to the front matter"),
+                );
+                None
+            }
+        };
+        let title = p.meta.title.clone().filter(|t| !t.trim().is_empty());
+        if title.is_none() {
+            diagnostics.push(
+                Diagnostic::error(path, Some(1), "event has no title")
+                    .with_hint("add title = \"…\" to the front matter"),
+            );
+            ok = false;
+        }
+        for theme in &p.meta.themes {
+            if !theme_slugs.contains(theme) {
+                diagnostics.push(unknown_slug(path, p.split.front, "themes", "theme", theme, theme_slugs).shift(p.split.front_line));
+                ok = false;
+            }
+        }
+        for entity in &p.meta.entities {
+            if !self.entity_slugs.contains(entity) {
+                diagnostics.push(unknown_slug(path, p.split.front, "entities", "entity", entity, &self.entity_slugs).shift(p.split.front_line));
+                ok = false;
+            }
+        }
+        if p.meta.citations.is_empty() {
+            diagnostics.push(
+                Diagnostic::warning(path, Some(1), "event cites no article")
+                    .with_hint("add [[citations]] with article = \"ID\" and a verbatim quote"),
+            );
+        }
+
+        let mut entities: BTreeSet<String> = p.meta.entities.iter().cloned().collect();
+        let mut citations = Vec::new();
+        for (n, c) in p.meta.citations.iter().enumerate() {
+            let quote_line = frontmatter::nth_key_line(&p.split, "quote", n);
+            let article_line = frontmatter::nth_key_line(&p.split, "article", n);
+            let Some(record) = articles.get(c.article.as_str()) else {
+                let mut ids: Vec<&&str> = articles.keys().collect();
+                ids.sort_by_key(|id| (strsim::levenshtein(&c.article, id), **id));
+                let nearest: Vec<String> = ids.iter().take(3).map(|id| format!("{id:?}")).collect();
+                diagnostics.push(
+                    Diagnostic::error(path, article_line, format!("unknown article {:?}", c.article)).with_hint(
+                        if nearest.is_empty() {
+                            "there are no articles yet".to_string()
+                        } else {
+                            format!("nearest ids: {}", nearest.join(", "))
+                        },
+                    ),
+                );
+                ok = false;
+                continue;
+            };
+            match locate(record, &c.quote) {
+                Located::Once { paragraph, span } => {
+                    entities.extend(self.entities.matches(&c.quote));
+                    citations.push(Citation {
+                        article: record.id.clone(),
+                        quote: c.quote.trim().to_string(),
+                        url: self.urls.passage(&record.slug, &record.paragraphs[paragraph].id),
+                        paragraph: record.paragraphs[paragraph].id.clone(),
+                        translation: c.translation.clone(),
+                        note: c.note.clone(),
+                        span,
+                    });
+                }
+                Located::Many(places) => {
+                    diagnostics.push(
+                        Diagnostic::error(path, quote_line, format!("quote occurs {} times in {}", places.len(), record.id))
+                            .with_hint(format!(
+                                "found in {}; make the quote longer so it names one passage",
+                                places.join(", ")
+                            )),
+                    );
+                    ok = false;
+                }
+                Located::Boilerplate(paragraph) => {
+                    diagnostics.push(
+                        Diagnostic::error(path, quote_line, format!("quote is in boilerplate ({paragraph} of {})", record.id))
+                            .with_hint("boilerplate (web furniture, credits, \"More Stories\") cannot be cited; quote the article text"),
+                    );
+                    ok = false;
+                }
+                Located::Missing => {
+                    let hint = match closest_passage(record, &c.quote) {
+                        Some((paragraph, passage, score)) => format!(
+                            "closest passage ({paragraph}, {:.0}% similar): \"{passage}\"",
+                            score * 100.0
+                        ),
+                        None => "the article has no citable text".to_string(),
+                    };
+                    diagnostics.push(
+                        Diagnostic::error(path, quote_line, format!("quote not found in {}", record.id)).with_hint(hint),
+                    );
+                    ok = false;
+                }
+            }
+        }
+
+        let summary_html = self.summary_html(p, articles, event_slugs, diagnostics)?;
+        let (date, title) = (date?, title?);
+        if !ok {
+            return None;
+        }
+        Some(Event {
+            id: p.id.clone(),
+            slug: slug.to_string(),
+            date: date.iso(),
+            precision: date.precision(),
+            month: date.month_key(),
+            title,
+            themes: p.meta.themes.clone(),
+            entities: entities.into_iter().collect(),
+            summary_html,
+            citations,
+            source: p.source.path.clone(),
+        })
+    }
+
+    /// Markdown summary; `@/articles/ID[#pN]` and `@/events/ID` links are
+    /// resolved to site URLs, and a broken one is an error.
+    fn summary_html(
+        &self,
+        p: &Parsed,
+        articles: &HashMap<&str, &Record>,
+        event_slugs: &HashMap<&str, &str>,
+        diagnostics: &Diagnostics,
+    ) -> Option<String> {
+        let mut broken = false;
+        let parser = Parser::new_ext(p.split.body, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+            MdEvent::Start(Tag::Link { link_type, dest_url, title, id }) if dest_url.starts_with("@/") => {
+                let resolved = self.resolve_link(&dest_url, articles, event_slugs);
+                let dest_url = match resolved {
+                    Ok(url) => CowStr::from(url),
+                    Err(hint) => {
+                        let offset = p.split.body.find(dest_url.as_ref()).unwrap_or(0);
+                        let line = p.split.body_line + line_of_offset(p.split.body, offset) - 1;
+                        diagnostics.push(
+                            Diagnostic::error(&p.source.path, Some(line), format!("broken link {dest_url}"))
+                                .with_hint(hint),
+                        );
+                        broken = true;
+                        dest_url
+                    }
+                };
+                MdEvent::Start(Tag::Link { link_type, dest_url, title, id })
+            }
+            other => other,
+        });
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, parser);
+        (!broken).then(|| sanitize_html(&html))
+    }
+
+    fn resolve_link(
+        &self,
+        dest: &str,
+        articles: &HashMap<&str, &Record>,
+        event_slugs: &HashMap<&str, &str>,
+    ) -> Result<String, String> {
+        let target = &dest[2..];
+        let (target, fragment) = match target.split_once('#') {
+            Some((t, f)) => (t, Some(f)),
+            None => (target, None),
+        };
+        let target = target.trim_end_matches('/');
+        if let Some(id) = target.strip_prefix("articles/") {
+            let record = articles
+                .get(id)
+                .ok_or_else(|| format!("no article with id {id:?}; links are @/articles/ID or @/articles/ID#pN"))?;
+            return match fragment {
+                None => Ok(self.urls.article(&record.slug)),
+                Some(anchor) if record.paragraphs.iter().any(|p| p.id == anchor && p.kind.is_shown()) => {
+                    Ok(self.urls.passage(&record.slug, anchor))
+                }
+                Some(anchor) => Err(format!("article {id} has no shown paragraph #{anchor}")),
+            };
+        }
+        if let Some(id) = target.strip_prefix("events/") {
+            let slug = event_slugs
+                .get(id)
+                .ok_or_else(|| format!("no event with id {id:?}; event ids are file stems of content/events/"))?;
+            return Ok(self.urls.event(slug));
+        }
+        Err("internal links are @/articles/ID, @/articles/ID#pN or @/events/ID".to_string())
+    }
+}
+
+impl Diagnostic {
+    /// Moves a line counted within front matter to the file's own numbering.
+    fn shift(mut self, front_line: usize) -> Diagnostic {
+        self.line = self.line.map(|l| l + front_line - 1);
+        self
+    }
+}
+
+fn parse_event<'s>(source: &'s SourceText, diagnostics: &Diagnostics) -> Option<Parsed<'s>> {
+    let id = source
+        .path
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.rsplit_once('.').map(|(stem, _)| stem))
+        .unwrap_or(&source.path)
+        .to_string();
+    let split = match frontmatter::split(&source.text) {
+        Ok(split) => split,
+        Err((line, message)) => {
+            diagnostics.push(
+                Diagnostic::error(&source.path, Some(line), message)
+                    .with_hint("close the front matter with the same fence (+++ or ---) on a line of its own"),
+            );
+            return None;
+        }
+    };
+    if split.kind.is_none() {
+        diagnostics.push(
+            Diagnostic::error(&source.path, Some(1), "event has no front matter")
+                .with_hint("start the file with +++, then date, title, themes and [[citations]], then +++"),
+        );
+        return None;
+    }
+    match frontmatter::parse::<EventMeta>(&split, &source.path) {
+        Ok(meta) => Some(Parsed {
+            source,
+            id,
+            meta,
+            split,
+        }),
+        Err(d) => {
+            diagnostics.push(d);
+            None
+        }
+    }
+}
+
+fn unique_slug(wanted: &str, used: &mut HashSet<String>) -> String {
+    let mut base = slug::slugify(wanted);
+    if base.is_empty() {
+        base = "event".to_string();
+    }
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while !used.insert(candidate.clone()) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    candidate
+}
+
+/// Text folded for comparison, with the byte offset in the original text of
+/// every folded byte (and one past the end), so a match maps back exactly.
+#[derive(Debug)]
+pub struct Folded {
+    pub text: String,
+    origin: Vec<usize>,
+}
+
+pub fn fold(text: &str) -> Folded {
+    let mut out = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    let push = |out: &mut String, origin: &mut Vec<usize>, c: char, at: usize| {
+        let mut buf = [0u8; 4];
+        for _ in 0..c.encode_utf8(&mut buf).len() {
+            origin.push(at);
+        }
+        out.push(c);
+    };
+    let mut last_space = true; // also trims leading space
+    for (at, c) in text.char_indices() {
+        // Compatibility forms (ligatures, full-width letters) fold too.
+        for c in std::iter::once(c).nfkc() {
+            match c {
+                c if c.is_whitespace() => {
+                    if !last_space {
+                        push(&mut out, &mut origin, ' ', at);
+                        last_space = true;
+                    }
+                }
+                '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => {}
+                '"' | '\'' | '“' | '”' | '„' | '‟' | '«' | '»' | '‹' | '›' | '‘' | '’' | '‚' | '‛' | '′' | '″' | '`' | '´' => {
+                    push(&mut out, &mut origin, '"', at);
+                    last_space = false;
+                }
+                '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' => {
+                    push(&mut out, &mut origin, '-', at);
+                    last_space = false;
+                }
+                '…' => {
+                    for _ in 0..3 {
+                        push(&mut out, &mut origin, '.', at);
+                    }
+                    last_space = false;
+                }
+                c => {
+                    for lower in c.to_lowercase() {
+                        push(&mut out, &mut origin, lower, at);
+                    }
+                    last_space = false;
+                }
+            }
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+        origin.pop();
+    }
+    origin.push(text.len());
+    Folded { text: out, origin }
+}
+
+impl Folded {
+    /// Original byte range of the folded range `start..end`.
+    fn original(&self, start: usize, end: usize, text: &str) -> (usize, usize) {
+        let from = self.origin[start];
+        // End: the start of the next folded char's source, or the source's end.
+        let mut to = self.origin.get(end).copied().unwrap_or(text.len());
+        if end > start && self.origin[end - 1] >= to {
+            // Several folded bytes came from one source char (`…`): take all of it.
+            let c = text[self.origin[end - 1]..].chars().next().map_or(0, char::len_utf8);
+            to = self.origin[end - 1] + c;
+        }
+        (from, to.max(from))
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Located {
+    /// Index into `record.paragraphs`, and the quote's byte span in its text.
+    Once { paragraph: usize, span: (usize, usize) },
+    /// Anchor ids (repeated when one paragraph holds it twice).
+    Many(Vec<String>),
+    Boilerplate(String),
+    Missing,
+}
+
+/// Where `quote` stands in the record's normalized text.
+pub fn locate(record: &Record, quote: &str) -> Located {
+    let needle = fold(&quote.nfc().collect::<String>());
+    if needle.text.is_empty() {
+        return Located::Missing;
+    }
+    let mut hits = Vec::new();
+    let mut boilerplate = None;
+    for (i, p) in record.paragraphs.iter().enumerate() {
+        let hay = fold(&p.text);
+        for (start, _) in hay.text.match_indices(&needle.text) {
+            if p.kind == ParagraphKind::Boilerplate {
+                boilerplate.get_or_insert_with(|| p.id.clone());
+                continue;
+            }
+            let span = hay.original(start, start + needle.text.len(), &p.text);
+            hits.push((i, span));
+        }
+    }
+    match hits.len() {
+        0 => boilerplate.map(Located::Boilerplate).unwrap_or(Located::Missing),
+        1 => Located::Once {
+            paragraph: hits[0].0,
+            span: hits[0].1,
+        },
+        _ => Located::Many(
+            hits.iter()
+                .map(|(i, _)| record.paragraphs[*i].id.clone())
+                .collect(),
+        ),
+    }
+}
+
+/// The run of words in a shown paragraph most like the quote, for the hint.
+pub fn closest_passage(record: &Record, quote: &str) -> Option<(String, String, f64)> {
+    let needle = fold(quote).text;
+    let want = needle.split(' ').count().max(1);
+    let mut best: Option<(String, String, f64)> = None;
+    // Bounded work on huge articles: a hint need not be perfect.
+    let mut budget = 20_000usize;
+    for p in record.shown_paragraphs() {
+        let words: Vec<&str> = p.text.split_whitespace().collect();
+        let len = want.min(words.len()).max(1);
+        for start in 0..=words.len().saturating_sub(len) {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let window = words[start..start + len].join(" ");
+            let score = strsim::normalized_levenshtein(&needle, &fold(&window).text);
+            if best.as_ref().is_none_or(|(_, _, s)| score > *s) {
+                best = Some((p.id.clone(), window, score));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Paragraph;
+
+    fn record(paragraphs: &[(ParagraphKind, &str)]) -> Record {
+        Record {
+            id: "a".into(),
+            slug: "a".into(),
+            title: "t".into(),
+            title_en: None,
+            date: None,
+            precision: None,
+            month: None,
+            language: "de".into(),
+            language_declared: false,
+            outlet: None,
+            url: None,
+            themes: vec![],
+            entities: vec![],
+            paragraphs: paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, text))| Paragraph {
+                    id: format!("p{}", i + 1),
+                    kind: *kind,
+                    text: text.to_string(),
+                    html: None,
+                })
+                .collect(),
+            words: 0,
+            hash: String::new(),
+            source: String::new(),
+            summary: None,
+            note: None,
+            added: None,
+        }
+    }
+
+    use ParagraphKind::*;
+
+    #[test]
+    fn exact_quote_is_pinned_with_its_span() {
+        let r = record(&[(Lead, "Erster Satz."), (Body, "Putin sagte: „Wir werden Iskander-M verlegen“, hieß es.")]);
+        let Located::Once { paragraph, span } = locate(&r, "„Wir werden Iskander-M verlegen“") else {
+            panic!("not found")
+        };
+        assert_eq!(paragraph, 1);
+        assert_eq!(&r.paragraphs[1].text[span.0..span.1], "„Wir werden Iskander-M verlegen“");
+    }
+
+    #[test]
+    fn folds_case_whitespace_quotes_and_dashes() {
+        let r = record(&[(Body, "– De neste månedene vil vi overføre «Iskander-M», sa Putin.")]);
+        let Located::Once { span, .. } = locate(&r, "- de  neste\nmånedene vil vi overføre \"iskander‑m\"") else {
+            panic!("folded quote not found")
+        };
+        assert_eq!(&r.paragraphs[0].text[span.0..span.1], "– De neste månedene vil vi overføre «Iskander-M»");
+    }
+
+    #[test]
+    fn decomposed_quote_matches_composed_text() {
+        let r = record(&[(Body, "Ryska kärnvapen ska placeras i Belarus.")]);
+        assert!(matches!(locate(&r, "Ryska ka\u{0308}rnvapen"), Located::Once { .. }));
+    }
+
+    #[test]
+    fn ambiguous_quote_names_every_place() {
+        let r = record(&[(Body, "Putin sagte etwas."), (Body, "Dann sagte Putin sagte etwas.")]);
+        assert_eq!(locate(&r, "Putin sagte"), Located::Many(vec!["p1".into(), "p2".into()]));
+    }
+
+    #[test]
+    fn boilerplate_cannot_be_cited() {
+        let r = record(&[(Body, "Text."), (Boilerplate, "Registrieren Sie sich jetzt")]);
+        assert_eq!(locate(&r, "Registrieren Sie"), Located::Boilerplate("p2".into()));
+    }
+
+    #[test]
+    fn missing_quote_gets_the_closest_passage() {
+        let r = record(&[(Body, "Unrelated words here."), (Body, "Moskau werde Minsk mit Raketensystemen versorgen, die Atomwaffen tragen können.")]);
+        assert_eq!(locate(&r, "Moskau werde Minsk mit Raketen versorgen"), Located::Missing);
+        let (paragraph, passage, score) = closest_passage(&r, "Moskau werde Minsk mit Raketen versorgen").unwrap();
+        assert_eq!(paragraph, "p2");
+        assert!(passage.starts_with("Moskau werde Minsk mit Raketensystemen"), "{passage}");
+        assert!(score > 0.7);
+    }
+
+    #[test]
+    fn folding_maps_back_to_original_bytes() {
+        let text = "A  “B” … c";
+        let f = fold(text);
+        assert_eq!(f.text, "a \"b\" ... c");
+        let (s, e) = f.original(2, 5, text);
+        assert_eq!(&text[s..e], "“B”");
+    }
+}

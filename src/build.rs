@@ -1,0 +1,237 @@
+//! The pipeline, end to end: load -> normalize -> annotate -> index ->
+//! render -> write. `check` runs the same stages and writes nothing.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::annotate::Annotator;
+use crate::config::Config;
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::export;
+use crate::index::SiteIndex;
+use crate::load;
+use crate::normalize::Normalizer;
+use crate::render::{Renderer, Sink};
+use crate::theme::Theme;
+use crate::urls::Urls;
+use crate::write::{self, Discard, Staging};
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub root: PathBuf,
+    /// Defaults to ROOT/public.
+    pub output: Option<PathBuf>,
+    /// Overrides `base_url` of dossier.toml.
+    pub base_url: Option<String>,
+}
+
+impl BuildOptions {
+    pub fn output(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| self.root.join("public"))
+    }
+}
+
+/// Time spent in each stage, for the summary line and the benchmark.
+#[derive(Debug, Default, Clone)]
+pub struct Timings {
+    pub load: Duration,
+    pub normalize: Duration,
+    pub annotate: Duration,
+    pub index: Duration,
+    pub render: Duration,
+    pub write: Duration,
+}
+
+#[derive(Debug)]
+pub struct BuildReport {
+    pub articles: usize,
+    pub events: usize,
+    pub files: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    pub diagnostics: Vec<Diagnostic>,
+    pub timings: Timings,
+    pub elapsed: Duration,
+}
+
+impl BuildReport {
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.iter().filter(|d| !d.is_error()).count()
+    }
+
+    pub fn summary(&self, verb: &str) -> String {
+        format!(
+            "{verb} {} articles, {} events: {} files ({} written, {} unchanged), {} warnings in {:.2}s",
+            self.articles,
+            self.events,
+            self.files,
+            self.written,
+            self.unchanged,
+            self.warnings(),
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Everything up to and including the index: shared by build, check, serve.
+pub struct Prepared {
+    pub index: SiteIndex,
+    pub theme: Theme,
+    pub diagnostics: Vec<Diagnostic>,
+    pub timings: Timings,
+}
+
+pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diagnostic>> {
+    let mut config = Config::load(root).map_err(|d| vec![d])?;
+    if let Some(base) = base_url {
+        config.base_url = base.to_string();
+        // The same checks as a base_url written in dossier.toml.
+        Config::parse(&format!("base_url = {}", toml_string(base))).map_err(|mut d| {
+            d.path = PathBuf::from("--base-url");
+            d.line = None;
+            vec![d]
+        })?;
+    }
+    let diagnostics = Diagnostics::new();
+    let mut timings = Timings::default();
+
+    let t = Instant::now();
+    let content = load::load(root, &diagnostics);
+    timings.load = t.elapsed();
+
+    let t = Instant::now();
+    let normalizer = Normalizer::new(&config, &content.themes, &content.entities, &diagnostics);
+    check_taxonomies(&content, &diagnostics);
+    let records = normalizer.normalize_all(&content.articles, &diagnostics);
+    timings.normalize = t.elapsed();
+
+    let t = Instant::now();
+    let urls = Urls::new(&config.base_path(), &config.absolute_base());
+    let annotator = Annotator {
+        records: &records,
+        themes: &content.themes,
+        entity_slugs: content.entities.iter().map(|e| e.slug.clone()).collect(),
+        entities: normalizer.entity_lexicon(),
+        urls: &urls,
+    };
+    let events = annotator.annotate(&content.events, &diagnostics);
+    timings.annotate = t.elapsed();
+
+    let theme = Theme::load(root, &diagnostics);
+    if diagnostics.has_errors() {
+        return Err(diagnostics.into_sorted());
+    }
+    let t = Instant::now();
+    let index = SiteIndex::build(config, records, events, content.themes, content.entities);
+    timings.index = t.elapsed();
+    Ok(Prepared {
+        index,
+        theme,
+        diagnostics: diagnostics.into_sorted(),
+        timings,
+    })
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Duplicate or malformed slugs in themes.toml and entities.toml.
+fn check_taxonomies(content: &load::Content, diagnostics: &Diagnostics) {
+    let check = |file: &str, what: &str, slugs: Vec<&str>| {
+        let mut seen = HashSet::new();
+        for slug in slugs {
+            if slug::slugify(slug) != slug {
+                diagnostics.push(
+                    Diagnostic::error(file, None, format!("{what} slug {slug:?} is not URL-safe"))
+                        .with_hint(format!("use lowercase ASCII words joined by hyphens, e.g. {:?}", slug::slugify(slug))),
+                );
+            }
+            if !seen.insert(slug) {
+                diagnostics.push(
+                    Diagnostic::error(file, None, format!("{what} slug {slug:?} is defined twice"))
+                        .with_hint("each slug names one page: merge the two tables or rename one"),
+                );
+            }
+        }
+    };
+    check(load::THEMES_FILE, "theme", content.themes.iter().map(|t| t.slug.as_str()).collect());
+    check(load::ENTITIES_FILE, "entity", content.entities.iter().map(|e| e.slug.as_str()).collect());
+}
+
+fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration), Vec<Diagnostic>> {
+    let t = Instant::now();
+    let renderer = Renderer::new(&prepared.index, &prepared.theme)?;
+    let mut files = renderer.render_all(sink)?;
+    let io_error = |path: &str, e: std::io::Error| {
+        vec![Diagnostic::error(path, None, format!("cannot write: {e}"))
+            .with_hint("check that the output folder is writable and the disk is not full")]
+    };
+    files += export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))?;
+    for (path, bytes) in &prepared.theme.static_files {
+        sink.put(path, bytes).map_err(|e| io_error(path, e))?;
+        files += 1;
+    }
+    Ok((files, t.elapsed()))
+}
+
+/// Builds the site into the output folder, atomically.
+pub fn build(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
+    let start = Instant::now();
+    let output = options.output();
+    write::check_output(&options.root, &output).map_err(|d| vec![d])?;
+    let mut prepared = prepare(&options.root, options.base_url.as_deref())?;
+    let staging = Staging::begin(&output).map_err(|e| {
+        vec![Diagnostic::error(output.display().to_string(), None, format!("cannot prepare the output folder: {e}"))
+            .with_hint("check that the output's parent folder is writable and the disk is not full")]
+    })?;
+    let (files, render_time) = match render_into(&prepared, &staging) {
+        Ok(result) => result,
+        Err(mut errors) => {
+            staging.abort();
+            errors.extend(prepared.diagnostics);
+            return Err(errors);
+        }
+    };
+    let (written, unchanged) = (staging.written(), staging.unchanged());
+    let t = Instant::now();
+    staging.commit().map_err(|e| {
+        vec![Diagnostic::error(output.display().to_string(), None, format!("cannot swap the new site in: {e}"))
+            .with_hint("the previous site is untouched; check permissions and free space, then build again")]
+    })?;
+    prepared.timings.render = render_time;
+    prepared.timings.write = t.elapsed();
+    Ok(BuildReport {
+        articles: prepared.index.records.len(),
+        events: prepared.index.events.len(),
+        files,
+        written,
+        unchanged,
+        diagnostics: prepared.diagnostics,
+        timings: prepared.timings,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Every check `build` makes, pages rendered and discarded: nothing written.
+pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
+    let start = Instant::now();
+    let prepared = prepare(root, None)?;
+    let (files, render) = render_into(&prepared, &Discard).map_err(|mut errors| {
+        errors.extend(prepared.diagnostics.clone());
+        errors
+    })?;
+    let mut timings = prepared.timings;
+    timings.render = render;
+    Ok(BuildReport {
+        articles: prepared.index.records.len(),
+        events: prepared.index.events.len(),
+        files,
+        written: 0,
+        unchanged: 0,
+        diagnostics: prepared.diagnostics,
+        timings,
+        elapsed: start.elapsed(),
+    })
+}

@@ -1,0 +1,137 @@
+//! Stage 5, second half: the machine-readable side of the site. Data exports
+//! (`data/*.json`, CSV, W3C Web Annotations) and the GitHub Pages essentials.
+
+use serde_json::json;
+
+use crate::index::SiteIndex;
+use crate::model::Event;
+use crate::render::Sink;
+
+/// Characters of context kept before and after a quote in TextQuoteSelectors.
+const SELECTOR_CONTEXT: usize = 32;
+
+pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usize> {
+    let mut written = 0;
+    let mut put = |path: &str, bytes: Vec<u8>| -> std::io::Result<()> {
+        written += 1;
+        sink.put(path, &bytes)
+    };
+
+    put("data/records.json", pretty(&index.records)?)?;
+
+    let events: Vec<Event> = index
+        .events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            for c in &mut e.citations {
+                c.url = index.urls.absolute(&c.url);
+            }
+            e
+        })
+        .collect();
+    put("data/events.json", pretty(&events)?)?;
+    put("data/events.csv", events_csv(&events)?)?;
+    put("data/annotations.jsonld", pretty(&annotations(index))?)?;
+
+    put(".nojekyll", Vec::new())?;
+    let sitemap = index.urls.absolute(&index.urls.page("sitemap.xml"));
+    put("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n").into_bytes())?;
+    if let Some(domain) = index.config.cname.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        put("CNAME", format!("{domain}\n").into_bytes())?;
+    }
+    Ok(written)
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// One row a citation: spreadsheets want flat tables.
+fn events_csv(events: &[Event]) -> std::io::Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "event", "date", "precision", "title", "themes", "entities", "citation", "article", "paragraph", "quote",
+        "translation", "note", "url",
+    ])?;
+    for e in events {
+        let precision = format!("{:?}", e.precision).to_lowercase();
+        let (themes, entities) = (e.themes.join(";"), e.entities.join(";"));
+        if e.citations.is_empty() {
+            let row = [&e.id, &e.date, &precision, &e.title, &themes, &entities, "", "", "", "", "", "", ""];
+            out.write_record(row.iter().map(|s| s.as_bytes()))?;
+        }
+        for (n, c) in e.citations.iter().enumerate() {
+            let n = (n + 1).to_string();
+            let row = [
+                e.id.as_str(),
+                &e.date,
+                &precision,
+                &e.title,
+                &themes,
+                &entities,
+                &n,
+                &c.article,
+                &c.paragraph,
+                &c.quote,
+                c.translation.as_deref().unwrap_or(""),
+                c.note.as_deref().unwrap_or(""),
+                &c.url,
+            ];
+            out.write_record(row)?;
+        }
+    }
+    out.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Every citation as a W3C Web Annotation targeting the article page, with
+/// a TextQuoteSelector (exact, prefix, suffix) and the paragraph fragment.
+fn annotations(index: &SiteIndex) -> serde_json::Value {
+    let urls = &index.urls;
+    let mut items = Vec::new();
+    for event in &index.events {
+        let event_url = urls.absolute(&urls.event(&event.slug));
+        for (n, c) in event.citations.iter().enumerate() {
+            let Some(record) = index.record(&c.article) else { continue };
+            let Some(paragraph) = record.paragraphs.iter().find(|p| p.id == c.paragraph) else { continue };
+            let (start, end) = c.span;
+            let text = paragraph.text.as_str();
+            let prefix: String = {
+                let before: Vec<char> = text[..start.min(text.len())].chars().collect();
+                before[before.len().saturating_sub(SELECTOR_CONTEXT)..].iter().collect()
+            };
+            let suffix: String = text[end.min(text.len())..].chars().take(SELECTOR_CONTEXT).collect();
+            let exact = &text[start.min(text.len())..end.min(text.len())];
+            let mut body = vec![json!({"type": "SpecificResource", "source": event_url, "purpose": "linking"})];
+            if let Some(translation) = &c.translation {
+                body.push(json!({"type": "TextualBody", "value": translation, "language": "en", "format": "text/plain", "purpose": "describing"}));
+            }
+            if let Some(note) = &c.note {
+                body.push(json!({"type": "TextualBody", "value": note, "format": "text/plain", "purpose": "commenting"}));
+            }
+            items.push(json!({
+                "id": format!("{event_url}#citation-{}", n + 1),
+                "type": "Annotation",
+                "motivation": "highlighting",
+                "body": body,
+                "target": {
+                    "source": urls.absolute(&urls.article(&record.slug)),
+                    "selector": [
+                        {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix},
+                        {"type": "FragmentSelector", "conformsTo": "http://tools.ietf.org/rfc/rfc3986", "value": c.paragraph},
+                    ],
+                },
+            }));
+        }
+    }
+    json!({
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "id": urls.absolute(&urls.page("data/annotations.jsonld")),
+        "type": "AnnotationCollection",
+        "label": format!("Citations of {}", index.config.title),
+        "total": items.len(),
+        "first": {"type": "AnnotationPage", "items": items},
+    })
+}

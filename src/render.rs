@@ -1,0 +1,820 @@
+//! Stage 5: the index rendered through Tera into pages.
+//!
+//! Rendering is a pure function of the index and the templates. Each page
+//! gets a small context of its own (cards are built once and shared), so the
+//! cost per page does not grow with the dossier, and pages render in parallel
+//! straight into the output sink instead of being held in memory.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::diagnostics::Diagnostic;
+use crate::index::{Group, SiteIndex, outlet_slug};
+use crate::model::{ParagraphKind, PartialDate, month_key_display};
+use crate::theme::Theme;
+
+/// Receives every output file (path relative to the site root); called from
+/// many threads at once.
+pub trait Sink: Sync {
+    fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub href: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleCard {
+    pub href: String,
+    pub title: String,
+    pub title_en: Option<String>,
+    pub date: Option<String>,
+    pub date_display: String,
+    pub language: String,
+    pub outlet: Option<String>,
+    pub themes: Vec<Link>,
+    pub cited: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Marker {
+    pub n: usize,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Support {
+    pub articles: usize,
+    pub outlets: usize,
+    pub languages: usize,
+    pub single_source: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventCard {
+    pub href: String,
+    pub title: String,
+    pub date: String,
+    pub date_display: String,
+    pub month: String,
+    pub themes: Vec<Link>,
+    pub markers: Vec<Marker>,
+    pub support: Support,
+}
+
+/// Site-wide values every template sees (Tera's global context).
+#[derive(Serialize)]
+struct SiteView<'a> {
+    title: &'a str,
+    description: &'a str,
+    base: &'a str,
+    language: &'a str,
+    nav: Vec<Link>,
+    counts: Counts,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct Counts {
+    articles: usize,
+    events: usize,
+    months: usize,
+    themes: usize,
+    entities: usize,
+    outlets: usize,
+    languages: usize,
+    undated: usize,
+}
+
+pub struct Renderer<'a> {
+    index: &'a SiteIndex,
+    tera: Tera,
+    origins: BTreeMap<String, String>,
+    article_cards: Vec<ArticleCard>,
+    event_cards: Vec<EventCard>,
+}
+
+/// One page to render: its output path, template and context.
+struct Page {
+    path: String,
+    template: &'static str,
+    context: Context,
+}
+
+pub fn language_name(code: &str) -> &str {
+    match code {
+        "da" => "Danish",
+        "nb" => "Norwegian (Bokmål)",
+        "nn" => "Norwegian (Nynorsk)",
+        "no" => "Norwegian",
+        "sv" => "Swedish",
+        "de" => "German",
+        "en" => "English",
+        "fi" => "Finnish",
+        "fr" => "French",
+        "ru" => "Russian",
+        "uk" => "Ukrainian",
+        "pl" => "Polish",
+        "und" => "Undetermined",
+        other => other,
+    }
+}
+
+fn date_display(date: Option<&str>) -> String {
+    date.and_then(PartialDate::parse)
+        .map(|d| d.display())
+        .unwrap_or_else(|| "Undated".to_string())
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(index: &'a SiteIndex, theme: &Theme) -> Result<Renderer<'a>, Vec<Diagnostic>> {
+        let origins: BTreeMap<String, String> = theme
+            .templates
+            .iter()
+            .map(|(name, (origin, _))| (name.clone(), origin.clone()))
+            .collect();
+        let mut tera = Tera::new();
+        tera.autoescape_on(vec![".html", ".xml"]);
+        let mut errors = Vec::new();
+        // Templates are added together so `extends` resolves in any order.
+        let sources: Vec<(&str, &str)> = theme
+            .templates
+            .iter()
+            .map(|(name, (_, text))| (name.as_str(), text.as_str()))
+            .collect();
+        if let Err(e) = tera.add_raw_templates(sources) {
+            errors.push(template_error(&origins, &e));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+
+        let counts = Counts {
+            articles: index.records.len(),
+            events: index.events.len(),
+            months: index.months.len(),
+            themes: index.themes.len(),
+            entities: index.by_entity.values().filter(|g| !g.records.is_empty() || !g.events.is_empty()).count(),
+            outlets: index.outlets.len(),
+            languages: index.by_language.len(),
+            undated: index.undated.len(),
+        };
+        let urls = &index.urls;
+        let nav = [
+            ("timeline/", "Timeline"),
+            ("articles/", "Articles"),
+            ("months/", "Months"),
+            ("themes/", "Themes"),
+            ("entities/", "Entities"),
+            ("outlets/", "Outlets"),
+        ]
+        .iter()
+        .map(|(path, name)| Link {
+            href: urls.page(path),
+            name: name.to_string(),
+        })
+        .collect();
+        let site = SiteView {
+            title: &index.config.title,
+            description: &index.config.description,
+            base: urls.base(),
+            language: &index.config.language,
+            nav,
+            counts,
+        };
+        tera.global_context().insert("site", &site);
+
+        let mut renderer = Renderer {
+            index,
+            tera,
+            origins,
+            article_cards: Vec::new(),
+            event_cards: Vec::new(),
+        };
+        let mut cited = vec![0usize; index.records.len()];
+        for ((record, _), citations) in &index.cited_by {
+            cited[*record] += citations.len();
+        }
+        renderer.article_cards = (0..index.records.len())
+            .map(|i| renderer.make_article_card(i, cited[i]))
+            .collect();
+        renderer.event_cards = (0..index.events.len()).map(|i| renderer.make_event_card(i)).collect();
+        Ok(renderer)
+    }
+
+    fn theme_links(&self, slugs: &[String]) -> Vec<Link> {
+        slugs
+            .iter()
+            .map(|s| Link {
+                href: self.index.urls.theme(s),
+                name: self.index.theme(s).map(|t| t.name.clone()).unwrap_or_else(|| s.clone()),
+            })
+            .collect()
+    }
+
+    fn entity_links(&self, slugs: &[String]) -> Vec<Link> {
+        slugs
+            .iter()
+            .filter_map(|s| {
+                self.index.entity(s).map(|e| Link {
+                    href: self.index.urls.entity(s),
+                    name: e.name.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn make_article_card(&self, i: usize, cited: usize) -> ArticleCard {
+        let r = &self.index.records[i];
+        ArticleCard {
+            href: self.index.urls.article(&r.slug),
+            title: r.title.clone(),
+            title_en: r.title_en.clone(),
+            date: r.date.clone(),
+            date_display: date_display(r.date.as_deref()),
+            language: r.language.clone(),
+            outlet: r.outlet.clone(),
+            themes: self.theme_links(&r.themes),
+            cited,
+        }
+    }
+
+    fn make_event_card(&self, e: usize) -> EventCard {
+        let event = &self.index.events[e];
+        let (articles, outlets, languages) = self.index.corroboration(event);
+        EventCard {
+            href: self.index.urls.event(&event.slug),
+            title: event.title.clone(),
+            date: event.date.clone(),
+            date_display: date_display(Some(&event.date)),
+            month: event.month.clone(),
+            themes: self.theme_links(&event.themes),
+            markers: event
+                .citations
+                .iter()
+                .enumerate()
+                .map(|(n, c)| Marker {
+                    n: n + 1,
+                    href: c.url.clone(),
+                })
+                .collect(),
+            support: Support {
+                articles,
+                outlets,
+                languages,
+                single_source: articles <= 1,
+            },
+        }
+    }
+
+    fn cards(&self, group: &Group) -> (Vec<&EventCard>, Vec<&ArticleCard>) {
+        (
+            group.events.iter().map(|&e| &self.event_cards[e]).collect(),
+            group.records.iter().map(|&r| &self.article_cards[r]).collect(),
+        )
+    }
+
+    /// Renders every page into `sink`. Errors name the template and page.
+    pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
+        let pages = self.pages();
+        let count = pages.len();
+        let errors: Vec<Diagnostic> = pages
+            .into_par_iter()
+            .filter_map(|page| {
+                let result = self
+                    .tera
+                    .render(page.template, &page.context)
+                    .map_err(|e| {
+                        let mut d = template_error(&self.origins, &e);
+                        d.message = format!("{} (rendering {})", d.message, page.path);
+                        d
+                    })
+                    .and_then(|html| {
+                        sink.put(&page.path, html.as_bytes()).map_err(|e| {
+                            Diagnostic::error(&page.path, None, format!("cannot write: {e}"))
+                                .with_hint("check that the output folder is writable and the disk is not full")
+                        })
+                    });
+                result.err()
+            })
+            .collect();
+        if errors.is_empty() { Ok(count) } else { Err(errors) }
+    }
+
+    fn page(&self, path: String, template: &'static str, title: &str, context: Context) -> Page {
+        let mut context = context;
+        context.insert("page_title", title);
+        context.insert("page_url", &self.index.urls.page(path.trim_end_matches("index.html")));
+        Page { path, template, context }
+    }
+
+    fn pages(&self) -> Vec<Page> {
+        let ix = self.index;
+        let mut pages = vec![self.index_page(), self.timeline_page(), self.articles_page()];
+        pages.extend((0..ix.records.len()).map(|i| self.article_page(i)));
+        pages.extend((0..ix.events.len()).map(|e| self.event_page(e)));
+
+        // Months.
+        let month_keys: Vec<&String> = ix.months.keys().collect();
+        let mut ctx = Context::new();
+        let months: Vec<_> = month_keys
+            .iter()
+            .rev()
+            .map(|k| {
+                let g = &ix.months[*k];
+                serde_json::json!({"href": ix.urls.month(k), "name": month_key_display(k), "key": k,
+                    "articles": g.records.len(), "events": g.events.len()})
+            })
+            .collect();
+        ctx.insert("months", &months);
+        pages.push(self.page("months/index.html".into(), "months.html", "Months", ctx));
+        for (pos, key) in month_keys.iter().enumerate() {
+            let (events, articles) = self.cards(&ix.months[*key]);
+            let mut ctx = Context::new();
+            ctx.insert("events", &events);
+            ctx.insert("articles", &articles);
+            ctx.insert("key", key);
+            let link = |k: &&String| Link {
+                href: ix.urls.month(k),
+                name: month_key_display(k),
+            };
+            ctx.insert("previous", &pos.checked_sub(1).and_then(|p| month_keys.get(p)).map(link));
+            ctx.insert("next", &month_keys.get(pos + 1).map(link));
+            let name = month_key_display(key);
+            pages.push(self.page(format!("months/{key}/index.html"), "month.html", &name, ctx));
+        }
+
+        // Themes.
+        let mut ctx = Context::new();
+        let themes: Vec<_> = ix
+            .themes
+            .iter()
+            .map(|t| {
+                let g = &ix.by_theme[&t.slug];
+                serde_json::json!({"href": ix.urls.theme(&t.slug), "name": t.name, "description": t.description,
+                    "articles": g.records.len(), "events": g.events.len()})
+            })
+            .collect();
+        ctx.insert("themes", &themes);
+        pages.push(self.page("themes/index.html".into(), "themes.html", "Themes", ctx));
+        for t in &ix.themes {
+            let group = &ix.by_theme[&t.slug];
+            let (months, undated) = self.by_month(group);
+            let mut ctx = Context::new();
+            ctx.insert("theme", t);
+            ctx.insert("months", &months);
+            ctx.insert("undated", &undated);
+            pages.push(self.page(format!("themes/{}/index.html", t.slug), "theme.html", &t.name, ctx));
+        }
+
+        // Entities, grouped by kind on the list page.
+        let mut kinds: BTreeSet<&str> = BTreeSet::new();
+        for e in &ix.entities {
+            kinds.insert(&e.kind);
+        }
+        let groups: Vec<_> = kinds
+            .iter()
+            .map(|kind| {
+                let mut items: Vec<_> = ix
+                    .entities
+                    .iter()
+                    .filter(|e| e.kind == *kind)
+                    .map(|e| {
+                        let g = &ix.by_entity[&e.slug];
+                        serde_json::json!({"href": ix.urls.entity(&e.slug), "name": e.name,
+                            "articles": g.records.len(), "events": g.events.len()})
+                    })
+                    .collect();
+                items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                serde_json::json!({"kind": kind, "entities": items})
+            })
+            .collect();
+        let mut ctx = Context::new();
+        ctx.insert("groups", &groups);
+        pages.push(self.page("entities/index.html".into(), "entities.html", "Entities", ctx));
+        for e in &ix.entities {
+            let (events, articles) = self.cards(&ix.by_entity[&e.slug]);
+            let mut ctx = Context::new();
+            ctx.insert("entity", e);
+            ctx.insert("events", &events);
+            ctx.insert("articles", &articles);
+            pages.push(self.page(format!("entities/{}/index.html", e.slug), "entity.html", &e.name, ctx));
+        }
+
+        // Outlets.
+        let mut ctx = Context::new();
+        let outlets: Vec<_> = ix
+            .outlets
+            .iter()
+            .map(|o| serde_json::json!({"href": ix.urls.outlet(&o.slug), "name": o.name, "articles": o.records.len()}))
+            .collect();
+        ctx.insert("outlets", &outlets);
+        let unknown = ix.records.iter().filter(|r| r.outlet.is_none()).count();
+        ctx.insert("unknown", &unknown);
+        pages.push(self.page("outlets/index.html".into(), "outlets.html", "Outlets", ctx));
+        for o in &ix.outlets {
+            let mut ctx = Context::new();
+            let articles: Vec<&ArticleCard> = o.records.iter().map(|&r| &self.article_cards[r]).collect();
+            ctx.insert("outlet", &o.name);
+            ctx.insert("articles", &articles);
+            pages.push(self.page(format!("outlets/{}/index.html", o.slug), "outlet.html", &o.name, ctx));
+        }
+
+        // Languages.
+        for (code, group) in &ix.by_language {
+            let (events, articles) = self.cards(group);
+            let mut ctx = Context::new();
+            ctx.insert("code", code);
+            ctx.insert("events", &events);
+            ctx.insert("articles", &articles);
+            let name = language_name(code);
+            pages.push(self.page(format!("languages/{code}/index.html"), "language.html", name, ctx));
+        }
+
+        let mut sitemap: Vec<String> = pages
+            .iter()
+            .map(|p| ix.urls.absolute(&ix.urls.page(p.path.trim_end_matches("index.html"))))
+            .collect();
+        sitemap.sort();
+        let mut ctx = Context::new();
+        ctx.insert("urls", &sitemap);
+        pages.push(self.page("sitemap.xml".into(), "sitemap.xml", "Sitemap", ctx));
+        pages.push(self.feed_page());
+        pages.push(self.page("404.html".into(), "404.html", "Page not found", Context::new()));
+        pages
+    }
+
+    /// Atom: articles and events, newest first. Dates come from content
+    /// (an article's `added` day, else its date), never from the clock.
+    fn feed_page(&self) -> Page {
+        const ENTRIES: usize = 50;
+        let ix = self.index;
+        let stamp = |date: &str| {
+            let d = PartialDate::parse(date);
+            d.map(|d| format!("{:04}-{:02}-{:02}T00:00:00Z", d.year, d.month, d.day.unwrap_or(1)))
+        };
+        let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
+        for (i, r) in ix.records.iter().enumerate() {
+            let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) else { continue };
+            let card = &self.article_cards[i];
+            entries.push((
+                updated.clone(),
+                serde_json::json!({"title": r.title, "href": ix.urls.absolute(&card.href), "updated": updated,
+                    "id": format!("urn:dossier:article:{}", r.id), "summary": r.summary.clone().unwrap_or_else(|| {
+                        r.shown_paragraphs().find(|p| p.kind == ParagraphKind::Lead).map(|p| p.text.clone()).unwrap_or_default()
+                    }), "kind": "article"}),
+            ));
+        }
+        for e in &ix.events {
+            let Some(updated) = stamp(&e.date) else { continue };
+            entries.push((
+                updated.clone(),
+                serde_json::json!({"title": e.title, "href": ix.urls.absolute(&ix.urls.event(&e.slug)), "updated": updated,
+                    "id": format!("urn:dossier:event:{}", e.id), "summary_html": e.summary_html, "kind": "event"}),
+            ));
+        }
+        entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str())));
+        entries.truncate(ENTRIES);
+        let updated = entries.first().map(|e| e.0.clone()).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        let mut ctx = Context::new();
+        ctx.insert("entries", &entries.into_iter().map(|e| e.1).collect::<Vec<_>>());
+        ctx.insert("updated", &updated);
+        ctx.insert("feed_url", &ix.urls.absolute(&ix.urls.page("feed.xml")));
+        ctx.insert("site_url", &ix.urls.absolute(ix.urls.base()));
+        self.page("feed.xml".into(), "feed.xml", "Feed", ctx)
+    }
+
+    /// A group's events and articles by month, newest month first, and its
+    /// undated articles.
+    fn by_month(&self, group: &Group) -> (Vec<serde_json::Value>, Vec<&ArticleCard>) {
+        let ix = self.index;
+        let mut months: BTreeMap<&str, (Vec<&EventCard>, Vec<&ArticleCard>)> = BTreeMap::new();
+        for &e in &group.events {
+            months.entry(&ix.events[e].month).or_default().0.push(&self.event_cards[e]);
+        }
+        let mut undated = Vec::new();
+        for &r in &group.records {
+            match &ix.records[r].month {
+                Some(m) => months.entry(m).or_default().1.push(&self.article_cards[r]),
+                None => undated.push(&self.article_cards[r]),
+            }
+        }
+        let months = months
+            .into_iter()
+            .rev()
+            .map(|(key, (events, articles))| {
+                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key),
+                    "events": events, "articles": articles})
+            })
+            .collect();
+        (months, undated)
+    }
+
+    fn index_page(&self) -> Page {
+        let ix = self.index;
+        let mut ctx = Context::new();
+        let latest_events: Vec<&EventCard> = self.event_cards.iter().rev().take(6).collect();
+        let latest_articles: Vec<&ArticleCard> = ix.chronology.iter().rev().take(8).map(|&i| &self.article_cards[i]).collect();
+        // "New": by the day an article was added, else its own date.
+        let mut added: Vec<usize> = (0..ix.records.len()).collect();
+        added.sort_by(|&a, &b| {
+            let key = |i: usize| {
+                let r = &ix.records[i];
+                (r.added.clone().or_else(|| r.date.clone()), r.id.clone())
+            };
+            key(b).cmp(&key(a))
+        });
+        let recently_added: Vec<_> = added
+            .iter()
+            .take(8)
+            .map(|&i| {
+                serde_json::json!({"card": &self.article_cards[i], "added": ix.records[i].added})
+            })
+            .collect();
+
+        // Month x theme matrix: a row a month, a cell a theme, counts of
+        // articles and events, each cell linking to the month's page.
+        let themes: Vec<Link> = ix
+            .themes
+            .iter()
+            .map(|t| Link {
+                href: ix.urls.theme(&t.slug),
+                name: t.name.clone(),
+            })
+            .collect();
+        let rows: Vec<_> = ix
+            .months
+            .iter()
+            .map(|(key, group)| {
+                let cells: Vec<_> = ix
+                    .themes
+                    .iter()
+                    .map(|t| {
+                        let articles = group.records.iter().filter(|&&r| ix.records[r].themes.contains(&t.slug)).count();
+                        let events = group.events.iter().filter(|&&e| ix.events[e].themes.contains(&t.slug)).count();
+                        serde_json::json!({"articles": articles, "events": events, "total": articles + events,
+                            "href": format!("{}#m-{}", ix.urls.theme(&t.slug), key), "theme": t.name})
+                    })
+                    .collect();
+                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key), "cells": cells,
+                    "articles": group.records.len(), "events": group.events.len()})
+            })
+            .collect();
+        ctx.insert("latest_events", &latest_events);
+        ctx.insert("latest_articles", &latest_articles);
+        ctx.insert("recently_added", &recently_added);
+        ctx.insert("matrix_themes", &themes);
+        ctx.insert("matrix_rows", &rows);
+        let title = ix.config.title.clone();
+        self.page("index.html".into(), "index.html", &title, ctx)
+    }
+
+    fn timeline_page(&self) -> Page {
+        let ix = self.index;
+        let months: Vec<_> = ix
+            .months
+            .iter()
+            .map(|(key, group)| {
+                let (events, articles) = self.cards(group);
+                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key),
+                    "events": events, "articles": articles})
+            })
+            .collect();
+        let mut ctx = Context::new();
+        ctx.insert("months", &months);
+        self.page("timeline/index.html".into(), "timeline.html", "Timeline", ctx)
+    }
+
+    fn articles_page(&self) -> Page {
+        let ix = self.index;
+        let months: Vec<_> = ix
+            .months
+            .iter()
+            .rev()
+            .filter(|(_, g)| !g.records.is_empty())
+            .map(|(key, group)| {
+                let articles: Vec<&ArticleCard> = group.records.iter().map(|&r| &self.article_cards[r]).collect();
+                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key), "articles": articles})
+            })
+            .collect();
+        let undated: Vec<&ArticleCard> = ix.undated.iter().map(|&r| &self.article_cards[r]).collect();
+        let mut ctx = Context::new();
+        ctx.insert("months", &months);
+        ctx.insert("undated", &undated);
+        self.page("articles/index.html".into(), "articles.html", "Articles", ctx)
+    }
+
+    fn article_page(&self, i: usize) -> Page {
+        let ix = self.index;
+        let r = &ix.records[i];
+        let mut citing: BTreeSet<usize> = BTreeSet::new();
+        let paragraphs: Vec<_> = r
+            .shown_paragraphs()
+            .map(|p| {
+                let cites = ix.cited_by.get(&(i, p.id.clone())).cloned().unwrap_or_default();
+                let mut spans: Vec<(usize, usize, String)> = Vec::new();
+                let mut cited_by = Vec::new();
+                let mut notes = Vec::new();
+                for c in &cites {
+                    let event = &ix.events[c.event];
+                    let citation = &event.citations[c.citation];
+                    citing.insert(c.event);
+                    let mark_id = format!("q-{}-{}", event.slug, c.citation + 1);
+                    spans.push((citation.span.0, citation.span.1, mark_id.clone()));
+                    cited_by.push(serde_json::json!({"href": ix.urls.event(&event.slug), "title": event.title,
+                        "date_display": date_display(Some(&event.date)), "n": c.citation + 1, "mark": mark_id}));
+                    if let Some(note) = &citation.note {
+                        notes.push(serde_json::json!({"text": note, "event": event.title, "href": ix.urls.event(&event.slug)}));
+                    }
+                }
+                let html = if spans.is_empty() {
+                    p.html.clone().unwrap_or_else(|| escape_html(&p.text))
+                } else {
+                    highlight(&p.text, spans)
+                };
+                serde_json::json!({"id": p.id, "kind": p.kind, "html": html, "cited_by": cited_by, "notes": notes,
+                    "heading": p.kind == ParagraphKind::Subheading})
+            })
+            .collect();
+        let link = |j: usize| Link {
+            href: ix.urls.article(&ix.records[j].slug),
+            name: ix.records[j].title.clone(),
+        };
+        let outlet = r.outlet.as_ref().map(|name| Link {
+            href: ix.urls.outlet(&outlet_slug(name)),
+            name: name.clone(),
+        });
+        let events: Vec<&EventCard> = citing.iter().map(|&e| &self.event_cards[e]).collect();
+        let article = serde_json::json!({
+            "id": r.id, "title": r.title, "title_en": r.title_en, "date": r.date,
+            "date_display": date_display(r.date.as_deref()), "precision": r.precision,
+            "month": r.month.as_ref().map(|m| Link { href: ix.urls.month(m), name: month_key_display(m) }),
+            "language": r.language, "language_name": language_name(&r.language),
+            "language_href": ix.urls.language(&r.language), "language_declared": r.language_declared,
+            "outlet": outlet, "url": r.url.as_deref().filter(|u| u.starts_with("http://") || u.starts_with("https://")),
+            "source": r.source, "words": r.words, "hash": r.hash, "summary": r.summary, "note": r.note,
+            "added": r.added,
+            "themes": self.theme_links(&r.themes), "entities": self.entity_links(&r.entities),
+            "paragraphs": paragraphs,
+        });
+        let mut ctx = Context::new();
+        ctx.insert("article", &article);
+        ctx.insert("events", &events);
+        ctx.insert("previous", &ix.previous(i).map(link));
+        ctx.insert("next", &ix.next(i).map(link));
+        self.page(format!("articles/{}/index.html", r.slug), "article.html", &r.title, ctx)
+    }
+
+    fn event_page(&self, e: usize) -> Page {
+        let ix = self.index;
+        let event = &ix.events[e];
+        let citations: Vec<_> = event
+            .citations
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let r = ix.record(&c.article);
+                serde_json::json!({
+                    "n": n + 1, "quote": c.quote, "translation": c.translation, "note": c.note,
+                    "href": c.url, "paragraph": c.paragraph, "mark": format!("q-{}-{}", event.slug, n + 1),
+                    "article_title": r.map(|r| r.title.as_str()), "article_href": r.map(|r| ix.urls.article(&r.slug)),
+                    "outlet": r.and_then(|r| r.outlet.as_deref()), "language": r.map(|r| r.language.as_str()),
+                    "language_name": r.map(|r| language_name(&r.language)),
+                    "date_display": r.map(|r| date_display(r.date.as_deref())),
+                })
+            })
+            .collect();
+        let related: Vec<&EventCard> = self.related_events(e).into_iter().map(|j| &self.event_cards[j]).collect();
+        let card = &self.event_cards[e];
+        let view = serde_json::json!({
+            "title": event.title, "date": event.date, "date_display": card.date_display,
+            "precision": event.precision, "month": Link { href: ix.urls.month(&event.month), name: month_key_display(&event.month) },
+            "summary_html": event.summary_html, "themes": card.themes, "entities": self.entity_links(&event.entities),
+            "citations": citations, "support": card.support, "source": event.source,
+        });
+        let mut ctx = Context::new();
+        ctx.insert("event", &view);
+        ctx.insert("related", &related);
+        self.page(format!("events/{}/index.html", event.slug), "event.html", &event.title, ctx)
+    }
+
+    /// Events sharing themes or entities, closest in time first.
+    fn related_events(&self, e: usize) -> Vec<usize> {
+        let ix = self.index;
+        let event = &ix.events[e];
+        let mut scored: Vec<(usize, i64, usize)> = ix
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != e)
+            .filter_map(|(j, other)| {
+                let shared = other.themes.iter().filter(|t| event.themes.contains(t)).count()
+                    + other.entities.iter().filter(|s| event.entities.contains(s)).count();
+                (shared > 0).then(|| {
+                    let distance = (j as i64 - e as i64).abs();
+                    (shared, distance, j)
+                })
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        scored.into_iter().take(5).map(|(_, _, j)| j).collect()
+    }
+}
+
+/// Escaped text with `<mark>` around cited spans; overlapping spans merge
+/// into one mark (named after the first).
+fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
+    spans.sort();
+    let mut merged: Vec<(usize, usize, String)> = Vec::new();
+    for (s, e, id) in spans {
+        match merged.last_mut() {
+            Some(last) if s < last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e, id)),
+        }
+    }
+    let mut html = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for (s, e, id) in merged {
+        let (s, e) = (s.min(text.len()), e.min(text.len()));
+        if s < at || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        html.push_str(&escape_html(&text[at..s]));
+        html.push_str(&format!("<mark id=\"{}\">", escape_html(&id)));
+        html.push_str(&escape_html(&text[s..e]));
+        html.push_str("</mark>");
+        at = e;
+    }
+    html.push_str(&escape_html(&text[at..]));
+    html
+}
+
+/// Tera's syntax and rendering errors carry the template and line; point
+/// the diagnostic at the file the template came from.
+/// Text into HTML: the five characters that can change markup.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn template_error(origins: &BTreeMap<String, String>, e: &tera::Error) -> Diagnostic {
+    let report = match e.kind() {
+        tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => Some(r),
+        _ => None,
+    };
+    let (origin, line, message) = match report {
+        Some(r) => (
+            origins
+                .get(r.filename())
+                .cloned()
+                .unwrap_or_else(|| format!("templates/{}", r.filename())),
+            Some(r.span().start_line),
+            r.message().to_string(),
+        ),
+        None => ("templates".to_string(), None, flatten_error(e)),
+    };
+    Diagnostic::error(origin, line, format!("template error: {message}"))
+        .with_hint("fix the template, or delete your override to use the built-in one")
+}
+
+fn flatten_error(e: &tera::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_escapes_and_marks() {
+        let html = highlight("a <b> c & d", vec![(2, 5, "q-x-1".into())]);
+        assert_eq!(html, "a <mark id=\"q-x-1\">&lt;b&gt;</mark> c &amp; d");
+    }
+
+    #[test]
+    fn overlapping_marks_merge() {
+        let html = highlight("abcdef", vec![(1, 4, "one".into()), (3, 5, "two".into())]);
+        assert_eq!(html, "a<mark id=\"one\">bcde</mark>f");
+    }
+}
