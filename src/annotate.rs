@@ -17,7 +17,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, line_of_offset};
 use crate::frontmatter;
 use crate::lexicon::Lexicon;
 use crate::load::SourceText;
-use crate::model::{Citation, Event, PartialDate, ParagraphKind, Record, Theme};
+use crate::model::{Citation, Event, ParagraphKind, PartialDate, Record, Theme};
 use crate::normalize::{sanitize_html, unknown_slug};
 use crate::urls::Urls;
 
@@ -79,7 +79,8 @@ impl Annotator<'_> {
             .zip(&slugs)
             .map(|(p, s)| (p.id.as_str(), s.as_str()))
             .collect();
-        let articles: HashMap<&str, &Record> = self.records.iter().map(|r| (r.id.as_str(), r)).collect();
+        let articles: HashMap<&str, &Record> =
+            self.records.iter().map(|r| (r.id.as_str(), r)).collect();
         let theme_slugs: HashSet<String> = self.themes.iter().map(|t| t.slug.clone()).collect();
 
         let mut events: Vec<Event> = parsed
@@ -89,9 +90,7 @@ impl Annotator<'_> {
                 self.build_event(p, slug, &articles, &event_slugs, &theme_slugs, diagnostics)
             })
             .collect();
-        events.sort_by(|a, b| {
-            (a.partial_date(), &a.id).cmp(&(b.partial_date(), &b.id))
-        });
+        events.sort_by(|a, b| (a.partial_date(), &a.id).cmp(&(b.partial_date(), &b.id)));
         events
     }
 
@@ -134,13 +133,26 @@ impl Annotator<'_> {
         }
         for theme in &p.meta.themes {
             if !theme_slugs.contains(theme) {
-                diagnostics.push(unknown_slug(path, p.split.front, "themes", "theme", theme, theme_slugs).shift(p.split.front_line));
+                diagnostics.push(
+                    unknown_slug(path, p.split.front, "themes", "theme", theme, theme_slugs)
+                        .shift(p.split.front_line),
+                );
                 ok = false;
             }
         }
         for entity in &p.meta.entities {
             if !self.entity_slugs.contains(entity) {
-                diagnostics.push(unknown_slug(path, p.split.front, "entities", "entity", entity, &self.entity_slugs).shift(p.split.front_line));
+                diagnostics.push(
+                    unknown_slug(
+                        path,
+                        p.split.front,
+                        "entities",
+                        "entity",
+                        entity,
+                        &self.entity_slugs,
+                    )
+                    .shift(p.split.front_line),
+                );
                 ok = false;
             }
         }
@@ -161,13 +173,16 @@ impl Annotator<'_> {
                 ids.sort_by_key(|id| (strsim::levenshtein(&c.article, id), **id));
                 let nearest: Vec<String> = ids.iter().take(3).map(|id| format!("{id:?}")).collect();
                 diagnostics.push(
-                    Diagnostic::error(path, article_line, format!("unknown article {:?}", c.article)).with_hint(
-                        if nearest.is_empty() {
-                            "there are no articles yet".to_string()
-                        } else {
-                            format!("nearest ids: {}", nearest.join(", "))
-                        },
-                    ),
+                    Diagnostic::error(
+                        path,
+                        article_line,
+                        format!("unknown article {:?}", c.article),
+                    )
+                    .with_hint(if nearest.is_empty() {
+                        "there are no articles yet".to_string()
+                    } else {
+                        format!("nearest ids: {}", nearest.join(", "))
+                    }),
                 );
                 ok = false;
                 continue;
@@ -178,7 +193,9 @@ impl Annotator<'_> {
                     citations.push(Citation {
                         article: record.id.clone(),
                         quote: c.quote.trim().to_string(),
-                        url: self.urls.passage(&record.slug, &record.paragraphs[paragraph].id),
+                        url: self
+                            .urls
+                            .passage(&record.slug, &record.paragraphs[paragraph].id),
                         paragraph: record.paragraphs[paragraph].id.clone(),
                         translation: c.translation.clone(),
                         note: c.note.clone(),
@@ -187,11 +204,15 @@ impl Annotator<'_> {
                 }
                 Located::Many(places) => {
                     diagnostics.push(
-                        Diagnostic::error(path, quote_line, format!("quote occurs {} times in {}", places.len(), record.id))
-                            .with_hint(format!(
-                                "found in {}; make the quote longer so it names one passage",
-                                places.join(", ")
-                            )),
+                        Diagnostic::error(
+                            path,
+                            quote_line,
+                            format!("quote occurs {} times in {}", places.len(), record.id),
+                        )
+                        .with_hint(format!(
+                            "found in {}; make the quote longer so it names one passage",
+                            places.join(", ")
+                        )),
                     );
                     ok = false;
                 }
@@ -211,7 +232,12 @@ impl Annotator<'_> {
                         None => "the article has no citable text".to_string(),
                     };
                     diagnostics.push(
-                        Diagnostic::error(path, quote_line, format!("quote not found in {}", record.id)).with_hint(hint),
+                        Diagnostic::error(
+                            path,
+                            quote_line,
+                            format!("quote not found in {}", record.id),
+                        )
+                        .with_hint(hint),
                     );
                     ok = false;
                 }
@@ -248,26 +274,41 @@ impl Annotator<'_> {
         diagnostics: &Diagnostics,
     ) -> Option<String> {
         let mut broken = false;
-        let parser = Parser::new_ext(p.split.body, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
-            MdEvent::Start(Tag::Link { link_type, dest_url, title, id }) if dest_url.starts_with("@/") => {
-                let resolved = self.resolve_link(&dest_url, articles, event_slugs);
-                let dest_url = match resolved {
-                    Ok(url) => CowStr::from(url),
-                    Err(hint) => {
-                        let offset = p.split.body.find(dest_url.as_ref()).unwrap_or(0);
-                        let line = p.split.body_line + line_of_offset(p.split.body, offset) - 1;
-                        diagnostics.push(
-                            Diagnostic::error(&p.source.path, Some(line), format!("broken link {dest_url}"))
+        let parser =
+            Parser::new_ext(p.split.body, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+                MdEvent::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }) if dest_url.starts_with("@/") => {
+                    let resolved = self.resolve_link(&dest_url, articles, event_slugs);
+                    let dest_url = match resolved {
+                        Ok(url) => CowStr::from(url),
+                        Err(hint) => {
+                            let offset = p.split.body.find(dest_url.as_ref()).unwrap_or(0);
+                            let line = p.split.body_line + line_of_offset(p.split.body, offset) - 1;
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    &p.source.path,
+                                    Some(line),
+                                    format!("broken link {dest_url}"),
+                                )
                                 .with_hint(hint),
-                        );
-                        broken = true;
-                        dest_url
-                    }
-                };
-                MdEvent::Start(Tag::Link { link_type, dest_url, title, id })
-            }
-            other => other,
-        });
+                            );
+                            broken = true;
+                            dest_url
+                        }
+                    };
+                    MdEvent::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    })
+                }
+                other => other,
+            });
         let mut html = String::new();
         pulldown_cmark::html::push_html(&mut html, parser);
         (!broken).then(|| sanitize_html(&html))
@@ -286,21 +327,26 @@ impl Annotator<'_> {
         };
         let target = target.trim_end_matches('/');
         if let Some(id) = target.strip_prefix("articles/") {
-            let record = articles
-                .get(id)
-                .ok_or_else(|| format!("no article with id {id:?}; links are @/articles/ID or @/articles/ID#pN"))?;
+            let record = articles.get(id).ok_or_else(|| {
+                format!("no article with id {id:?}; links are @/articles/ID or @/articles/ID#pN")
+            })?;
             return match fragment {
                 None => Ok(self.urls.article(&record.slug)),
-                Some(anchor) if record.paragraphs.iter().any(|p| p.id == anchor && p.kind.is_shown()) => {
+                Some(anchor)
+                    if record
+                        .paragraphs
+                        .iter()
+                        .any(|p| p.id == anchor && p.kind.is_shown()) =>
+                {
                     Ok(self.urls.passage(&record.slug, anchor))
                 }
                 Some(anchor) => Err(format!("article {id} has no shown paragraph #{anchor}")),
             };
         }
         if let Some(id) = target.strip_prefix("events/") {
-            let slug = event_slugs
-                .get(id)
-                .ok_or_else(|| format!("no event with id {id:?}; event ids are file stems of content/events/"))?;
+            let slug = event_slugs.get(id).ok_or_else(|| {
+                format!("no event with id {id:?}; event ids are file stems of content/events/")
+            })?;
             return Ok(self.urls.event(slug));
         }
         Err("internal links are @/articles/ID, @/articles/ID#pN or @/events/ID".to_string())
@@ -327,16 +373,18 @@ fn parse_event<'s>(source: &'s SourceText, diagnostics: &Diagnostics) -> Option<
         Ok(split) => split,
         Err((line, message)) => {
             diagnostics.push(
-                Diagnostic::error(&source.path, Some(line), message)
-                    .with_hint("close the front matter with the same fence (+++ or ---) on a line of its own"),
+                Diagnostic::error(&source.path, Some(line), message).with_hint(
+                    "close the front matter with the same fence (+++ or ---) on a line of its own",
+                ),
             );
             return None;
         }
     };
     if split.kind.is_none() {
         diagnostics.push(
-            Diagnostic::error(&source.path, Some(1), "event has no front matter")
-                .with_hint("start the file with +++, then date, title, themes and [[citations]], then +++"),
+            Diagnostic::error(&source.path, Some(1), "event has no front matter").with_hint(
+                "start the file with +++, then date, title, themes and [[citations]], then +++",
+            ),
         );
         return None;
     }
@@ -398,7 +446,8 @@ pub fn fold(text: &str) -> Folded {
                     }
                 }
                 '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => {}
-                '"' | '\'' | '“' | '”' | '„' | '‟' | '«' | '»' | '‹' | '›' | '‘' | '’' | '‚' | '‛' | '′' | '″' | '`' | '´' => {
+                '"' | '\'' | '“' | '”' | '„' | '‟' | '«' | '»' | '‹' | '›' | '‘' | '’' | '‚'
+                | '‛' | '′' | '″' | '`' | '´' => {
                     push(&mut out, &mut origin, '"', at);
                     last_space = false;
                 }
@@ -437,7 +486,10 @@ impl Folded {
         let mut to = self.origin.get(end).copied().unwrap_or(text.len());
         if end > start && self.origin[end - 1] >= to {
             // Several folded bytes came from one source char (`…`): take all of it.
-            let c = text[self.origin[end - 1]..].chars().next().map_or(0, char::len_utf8);
+            let c = text[self.origin[end - 1]..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8);
             to = self.origin[end - 1] + c;
         }
         (from, to.max(from))
@@ -447,7 +499,10 @@ impl Folded {
 #[derive(Debug, PartialEq)]
 pub enum Located {
     /// Index into `record.paragraphs`, and the quote's byte span in its text.
-    Once { paragraph: usize, span: (usize, usize) },
+    Once {
+        paragraph: usize,
+        span: (usize, usize),
+    },
     /// Anchor ids (repeated when one paragraph holds it twice).
     Many(Vec<String>),
     Boilerplate(String),
@@ -474,7 +529,9 @@ pub fn locate(record: &Record, quote: &str) -> Located {
         }
     }
     match hits.len() {
-        0 => boilerplate.map(Located::Boilerplate).unwrap_or(Located::Missing),
+        0 => boilerplate
+            .map(Located::Boilerplate)
+            .unwrap_or(Located::Missing),
         1 => Located::Once {
             paragraph: hits[0].0,
             span: hits[0].1,
@@ -555,48 +612,94 @@ mod tests {
 
     #[test]
     fn exact_quote_is_pinned_with_its_span() {
-        let r = record(&[(Lead, "Erster Satz."), (Body, "Putin sagte: „Wir werden Iskander-M verlegen“, hieß es.")]);
-        let Located::Once { paragraph, span } = locate(&r, "„Wir werden Iskander-M verlegen“") else {
+        let r = record(&[
+            (Lead, "Erster Satz."),
+            (
+                Body,
+                "Putin sagte: „Wir werden Iskander-M verlegen“, hieß es.",
+            ),
+        ]);
+        let Located::Once { paragraph, span } = locate(&r, "„Wir werden Iskander-M verlegen“")
+        else {
             panic!("not found")
         };
         assert_eq!(paragraph, 1);
-        assert_eq!(&r.paragraphs[1].text[span.0..span.1], "„Wir werden Iskander-M verlegen“");
+        assert_eq!(
+            &r.paragraphs[1].text[span.0..span.1],
+            "„Wir werden Iskander-M verlegen“"
+        );
     }
 
     #[test]
     fn folds_case_whitespace_quotes_and_dashes() {
-        let r = record(&[(Body, "– De neste månedene vil vi overføre «Iskander-M», sa Putin.")]);
-        let Located::Once { span, .. } = locate(&r, "- de  neste\nmånedene vil vi overføre \"iskander‑m\"") else {
+        let r = record(&[(
+            Body,
+            "– De neste månedene vil vi overføre «Iskander-M», sa Putin.",
+        )]);
+        let Located::Once { span, .. } =
+            locate(&r, "- de  neste\nmånedene vil vi overføre \"iskander‑m\"")
+        else {
             panic!("folded quote not found")
         };
-        assert_eq!(&r.paragraphs[0].text[span.0..span.1], "– De neste månedene vil vi overføre «Iskander-M»");
+        assert_eq!(
+            &r.paragraphs[0].text[span.0..span.1],
+            "– De neste månedene vil vi overføre «Iskander-M»"
+        );
     }
 
     #[test]
     fn decomposed_quote_matches_composed_text() {
         let r = record(&[(Body, "Ryska kärnvapen ska placeras i Belarus.")]);
-        assert!(matches!(locate(&r, "Ryska ka\u{0308}rnvapen"), Located::Once { .. }));
+        assert!(matches!(
+            locate(&r, "Ryska ka\u{0308}rnvapen"),
+            Located::Once { .. }
+        ));
     }
 
     #[test]
     fn ambiguous_quote_names_every_place() {
-        let r = record(&[(Body, "Putin sagte etwas."), (Body, "Dann sagte Putin sagte etwas.")]);
-        assert_eq!(locate(&r, "Putin sagte"), Located::Many(vec!["p1".into(), "p2".into()]));
+        let r = record(&[
+            (Body, "Putin sagte etwas."),
+            (Body, "Dann sagte Putin sagte etwas."),
+        ]);
+        assert_eq!(
+            locate(&r, "Putin sagte"),
+            Located::Many(vec!["p1".into(), "p2".into()])
+        );
     }
 
     #[test]
     fn boilerplate_cannot_be_cited() {
-        let r = record(&[(Body, "Text."), (Boilerplate, "Registrieren Sie sich jetzt")]);
-        assert_eq!(locate(&r, "Registrieren Sie"), Located::Boilerplate("p2".into()));
+        let r = record(&[
+            (Body, "Text."),
+            (Boilerplate, "Registrieren Sie sich jetzt"),
+        ]);
+        assert_eq!(
+            locate(&r, "Registrieren Sie"),
+            Located::Boilerplate("p2".into())
+        );
     }
 
     #[test]
     fn missing_quote_gets_the_closest_passage() {
-        let r = record(&[(Body, "Unrelated words here."), (Body, "Moskau werde Minsk mit Raketensystemen versorgen, die Atomwaffen tragen können.")]);
-        assert_eq!(locate(&r, "Moskau werde Minsk mit Raketen versorgen"), Located::Missing);
-        let (paragraph, passage, score) = closest_passage(&r, "Moskau werde Minsk mit Raketen versorgen").unwrap();
+        let r = record(&[
+            (Body, "Unrelated words here."),
+            (
+                Body,
+                "Moskau werde Minsk mit Raketensystemen versorgen, die Atomwaffen tragen können.",
+            ),
+        ]);
+        assert_eq!(
+            locate(&r, "Moskau werde Minsk mit Raketen versorgen"),
+            Located::Missing
+        );
+        let (paragraph, passage, score) =
+            closest_passage(&r, "Moskau werde Minsk mit Raketen versorgen").unwrap();
         assert_eq!(paragraph, "p2");
-        assert!(passage.starts_with("Moskau werde Minsk mit Raketensystemen"), "{passage}");
+        assert!(
+            passage.starts_with("Moskau werde Minsk mit Raketensystemen"),
+            "{passage}"
+        );
         assert!(score > 0.7);
     }
 

@@ -28,7 +28,9 @@ pub struct BuildOptions {
 
 impl BuildOptions {
     pub fn output(&self) -> PathBuf {
-        self.output.clone().unwrap_or_else(|| self.root.join("public"))
+        self.output
+            .clone()
+            .unwrap_or_else(|| self.root.join("public"))
     }
 }
 
@@ -145,7 +147,10 @@ fn check_taxonomies(content: &load::Content, diagnostics: &Diagnostics) {
             if slug::slugify(slug) != slug {
                 diagnostics.push(
                     Diagnostic::error(file, None, format!("{what} slug {slug:?} is not URL-safe"))
-                        .with_hint(format!("use lowercase ASCII words joined by hyphens, e.g. {:?}", slug::slugify(slug))),
+                        .with_hint(format!(
+                            "use lowercase ASCII words joined by hyphens, e.g. {:?}",
+                            slug::slugify(slug)
+                        )),
                 );
             }
             if !seen.insert(slug) {
@@ -156,8 +161,16 @@ fn check_taxonomies(content: &load::Content, diagnostics: &Diagnostics) {
             }
         }
     };
-    check(load::THEMES_FILE, "theme", content.themes.iter().map(|t| t.slug.as_str()).collect());
-    check(load::ENTITIES_FILE, "entity", content.entities.iter().map(|e| e.slug.as_str()).collect());
+    check(
+        load::THEMES_FILE,
+        "theme",
+        content.themes.iter().map(|t| t.slug.as_str()).collect(),
+    );
+    check(
+        load::ENTITIES_FILE,
+        "entity",
+        content.entities.iter().map(|e| e.slug.as_str()).collect(),
+    );
 }
 
 fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration), Vec<Diagnostic>> {
@@ -165,8 +178,10 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration)
     let renderer = Renderer::new(&prepared.index, &prepared.theme)?;
     let mut files = renderer.render_all(sink)?;
     let io_error = |path: &str, e: std::io::Error| {
-        vec![Diagnostic::error(path, None, format!("cannot write: {e}"))
-            .with_hint("check that the output folder is writable and the disk is not full")]
+        vec![
+            Diagnostic::error(path, None, format!("cannot write: {e}"))
+                .with_hint("check that the output folder is writable and the disk is not full"),
+        ]
     };
     files += export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))?;
     for (path, bytes) in &prepared.theme.static_files {
@@ -183,8 +198,16 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
     let mut prepared = prepare(&options.root, options.base_url.as_deref())?;
     let staging = Staging::begin(&output).map_err(|e| {
-        vec![Diagnostic::error(output.display().to_string(), None, format!("cannot prepare the output folder: {e}"))
-            .with_hint("check that the output's parent folder is writable and the disk is not full")]
+        vec![
+            Diagnostic::error(
+                output.display().to_string(),
+                None,
+                format!("cannot prepare the output folder: {e}"),
+            )
+            .with_hint(
+                "check that the output's parent folder is writable and the disk is not full",
+            ),
+        ]
     })?;
     let (files, render_time) = match render_into(&prepared, &staging) {
         Ok(result) => result,

@@ -94,8 +94,10 @@ impl Config {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => {
-                return Err(Diagnostic::error(CONFIG_FILE, None, format!("cannot read: {e}"))
-                    .with_hint("check the file's permissions and that it is UTF-8 text"));
+                return Err(
+                    Diagnostic::error(CONFIG_FILE, None, format!("cannot read: {e}"))
+                        .with_hint("check the file's permissions and that it is UTF-8 text"),
+                );
             }
         };
         Config::parse(&text)
@@ -103,7 +105,9 @@ impl Config {
 
     pub fn parse(text: &str) -> Result<Config, Diagnostic> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| crate::diagnostics::line_of_offset(text, s.start));
+            let line = e
+                .span()
+                .map(|s| crate::diagnostics::line_of_offset(text, s.start));
             Diagnostic::error(CONFIG_FILE, line, e.message().to_string())
                 .with_hint("see README.md, section dossier.toml, for the keys it takes")
         })?;
@@ -128,7 +132,12 @@ impl Config {
             )
             .with_hint("write e.g. \"https://user.github.io/repo/\" or \"/\""));
         }
-        for pattern in self.normalize.boilerplate.iter().chain(&self.normalize.cut_from) {
+        for pattern in self
+            .normalize
+            .boilerplate
+            .iter()
+            .chain(&self.normalize.cut_from)
+        {
             if let Err(e) = regex::Regex::new(pattern) {
                 return Err(Diagnostic::error(
                     CONFIG_FILE,

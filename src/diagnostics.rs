@@ -31,7 +31,11 @@ impl Diagnostic {
         Self::new(Severity::Error, path, line, message)
     }
 
-    pub fn warning(path: impl AsRef<Path>, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        path: impl AsRef<Path>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(Severity::Warning, path, line, message)
     }
 
@@ -116,7 +120,8 @@ impl Diagnostics {
     pub fn into_sorted(self) -> Vec<Diagnostic> {
         let mut items = self.items.into_inner().unwrap_or_else(|p| p.into_inner());
         items.sort_by(|a, b| {
-            (&a.path, a.line, a.severity, &a.message).cmp(&(&b.path, b.line, b.severity, &b.message))
+            (&a.path, a.line, a.severity, &a.message)
+                .cmp(&(&b.path, b.line, b.severity, &b.message))
         });
         items.dedup();
         items
@@ -126,7 +131,11 @@ impl Diagnostics {
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

@@ -36,8 +36,17 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
 
     put(".nojekyll", Vec::new())?;
     let sitemap = index.urls.absolute(&index.urls.page("sitemap.xml"));
-    put("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n").into_bytes())?;
-    if let Some(domain) = index.config.cname.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    put(
+        "robots.txt",
+        format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n").into_bytes(),
+    )?;
+    if let Some(domain) = index
+        .config
+        .cname
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         put("CNAME", format!("{domain}\n").into_bytes())?;
     }
     Ok(written)
@@ -53,14 +62,28 @@ fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
 fn events_csv(events: &[Event]) -> std::io::Result<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
-        "event", "date", "precision", "title", "themes", "entities", "citation", "article", "paragraph", "quote",
-        "translation", "note", "url",
+        "event",
+        "date",
+        "precision",
+        "title",
+        "themes",
+        "entities",
+        "citation",
+        "article",
+        "paragraph",
+        "quote",
+        "translation",
+        "note",
+        "url",
     ])?;
     for e in events {
         let precision = format!("{:?}", e.precision).to_lowercase();
         let (themes, entities) = (e.themes.join(";"), e.entities.join(";"));
         if e.citations.is_empty() {
-            let row = [&e.id, &e.date, &precision, &e.title, &themes, &entities, "", "", "", "", "", "", ""];
+            let row = [
+                &e.id, &e.date, &precision, &e.title, &themes, &entities, "", "", "", "", "", "",
+                "",
+            ];
             out.write_record(row.iter().map(|s| s.as_bytes()))?;
         }
         for (n, c) in e.citations.iter().enumerate() {
@@ -83,7 +106,8 @@ fn events_csv(events: &[Event]) -> std::io::Result<Vec<u8>> {
             out.write_record(row)?;
         }
     }
-    out.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+    out.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Every citation as a W3C Web Annotation targeting the article page, with
@@ -94,17 +118,28 @@ fn annotations(index: &SiteIndex) -> serde_json::Value {
     for event in &index.events {
         let event_url = urls.absolute(&urls.event(&event.slug));
         for (n, c) in event.citations.iter().enumerate() {
-            let Some(record) = index.record(&c.article) else { continue };
-            let Some(paragraph) = record.paragraphs.iter().find(|p| p.id == c.paragraph) else { continue };
+            let Some(record) = index.record(&c.article) else {
+                continue;
+            };
+            let Some(paragraph) = record.paragraphs.iter().find(|p| p.id == c.paragraph) else {
+                continue;
+            };
             let (start, end) = c.span;
             let text = paragraph.text.as_str();
             let prefix: String = {
                 let before: Vec<char> = text[..start.min(text.len())].chars().collect();
-                before[before.len().saturating_sub(SELECTOR_CONTEXT)..].iter().collect()
+                before[before.len().saturating_sub(SELECTOR_CONTEXT)..]
+                    .iter()
+                    .collect()
             };
-            let suffix: String = text[end.min(text.len())..].chars().take(SELECTOR_CONTEXT).collect();
+            let suffix: String = text[end.min(text.len())..]
+                .chars()
+                .take(SELECTOR_CONTEXT)
+                .collect();
             let exact = &text[start.min(text.len())..end.min(text.len())];
-            let mut body = vec![json!({"type": "SpecificResource", "source": event_url, "purpose": "linking"})];
+            let mut body = vec![
+                json!({"type": "SpecificResource", "source": event_url, "purpose": "linking"}),
+            ];
             if let Some(translation) = &c.translation {
                 body.push(json!({"type": "TextualBody", "value": translation, "language": "en", "format": "text/plain", "purpose": "describing"}));
             }

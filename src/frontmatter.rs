@@ -56,11 +56,17 @@ pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
         }
         offset += line.len();
     }
-    Err((1, format!("front matter opened with {fence} is never closed")))
+    Err((
+        1,
+        format!("front matter opened with {fence} is never closed"),
+    ))
 }
 
 /// Deserializes front matter, reporting errors at the file's own line numbers.
-pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, path: &str) -> Result<T, Diagnostic> {
+pub fn parse<T: DeserializeOwned + Default>(
+    split: &Split<'_>,
+    path: &str,
+) -> Result<T, Diagnostic> {
     match split.kind {
         None => Ok(T::default()),
         Some(Kind::Toml) => toml::from_str(split.front).map_err(|e| {
@@ -78,7 +84,11 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, path: &str) -> Re
                 let line = e.location().map(|l| split.front_line + l.line() - 1);
                 let message = e.to_string();
                 // The location is already in our line number; drop serde's copy.
-                let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_string();
                 Diagnostic::error(path, line, format!("front matter: {message}"))
                     .with_hint("front matter between --- lines is YAML: key: value")
             })
@@ -171,10 +181,12 @@ mod tests {
 
     #[test]
     fn finds_nth_key_line() {
-        let s = split("+++\n[[citations]]\nquote = \"a\"\n[[citations]]\nquote = \"b\"\n+++\n").unwrap();
+        let s = split("+++\n[[citations]]\nquote = \"a\"\n[[citations]]\nquote = \"b\"\n+++\n")
+            .unwrap();
         assert_eq!(nth_key_line(&s, "quote", 0), Some(3));
         assert_eq!(nth_key_line(&s, "quote", 1), Some(5));
-        let s = split("---\ncitations:\n  - article: x\n    quote: a\n  - quote: b\n---\n").unwrap();
+        let s =
+            split("---\ncitations:\n  - article: x\n    quote: a\n  - quote: b\n---\n").unwrap();
         assert_eq!(nth_key_line(&s, "quote", 1), Some(5));
     }
 }

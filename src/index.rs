@@ -64,24 +64,36 @@ impl SiteIndex {
         entities: Vec<Entity>,
     ) -> SiteIndex {
         let urls = Urls::new(&config.base_path(), &config.absolute_base());
-        let record_by_id: HashMap<String, usize> =
-            records.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        let record_by_id: HashMap<String, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
 
-        let mut chronology: Vec<usize> = (0..records.len()).filter(|&i| records[i].date.is_some()).collect();
+        let mut chronology: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].date.is_some())
+            .collect();
         chronology.sort_by(|&a, &b| {
-            (records[a].partial_date(), &records[a].id).cmp(&(records[b].partial_date(), &records[b].id))
+            (records[a].partial_date(), &records[a].id)
+                .cmp(&(records[b].partial_date(), &records[b].id))
         });
-        let undated: Vec<usize> = (0..records.len()).filter(|&i| records[i].date.is_none()).collect();
+        let undated: Vec<usize> = (0..records.len())
+            .filter(|&i| records[i].date.is_none())
+            .collect();
         let mut chronology_position = vec![None; records.len()];
         for (pos, &i) in chronology.iter().enumerate() {
             chronology_position[i] = Some(pos);
         }
 
         let mut months: BTreeMap<String, Group> = BTreeMap::new();
-        let mut by_theme: BTreeMap<String, Group> =
-            themes.iter().map(|t| (t.slug.clone(), Group::default())).collect();
-        let mut by_entity: BTreeMap<String, Group> =
-            entities.iter().map(|e| (e.slug.clone(), Group::default())).collect();
+        let mut by_theme: BTreeMap<String, Group> = themes
+            .iter()
+            .map(|t| (t.slug.clone(), Group::default()))
+            .collect();
+        let mut by_entity: BTreeMap<String, Group> = entities
+            .iter()
+            .map(|e| (e.slug.clone(), Group::default()))
+            .collect();
         let mut by_language: BTreeMap<String, Group> = BTreeMap::new();
         let mut outlets: BTreeMap<String, Outlet> = BTreeMap::new();
 
@@ -98,7 +110,11 @@ impl SiteIndex {
             for e in &r.entities {
                 by_entity.entry(e.clone()).or_default().records.push(i);
             }
-            by_language.entry(r.language.clone()).or_default().records.push(i);
+            by_language
+                .entry(r.language.clone())
+                .or_default()
+                .records
+                .push(i);
             if let Some(name) = &r.outlet {
                 let slug = outlet_slug(name);
                 outlets
@@ -115,7 +131,11 @@ impl SiteIndex {
 
         let mut cited_by: HashMap<(usize, String), Vec<CitedBy>> = HashMap::new();
         for (e, event) in events.iter().enumerate() {
-            months.entry(event.month.clone()).or_default().events.push(e);
+            months
+                .entry(event.month.clone())
+                .or_default()
+                .events
+                .push(e);
             for t in &event.themes {
                 by_theme.entry(t.clone()).or_default().events.push(e);
             }
@@ -125,17 +145,28 @@ impl SiteIndex {
             let languages: BTreeSet<&str> = event
                 .citations
                 .iter()
-                .filter_map(|c| record_by_id.get(&c.article).map(|&i| records[i].language.as_str()))
+                .filter_map(|c| {
+                    record_by_id
+                        .get(&c.article)
+                        .map(|&i| records[i].language.as_str())
+                })
                 .collect();
             for language in languages {
-                by_language.entry(language.to_string()).or_default().events.push(e);
+                by_language
+                    .entry(language.to_string())
+                    .or_default()
+                    .events
+                    .push(e);
             }
             for (c, citation) in event.citations.iter().enumerate() {
                 if let Some(&r) = record_by_id.get(&citation.article) {
                     cited_by
                         .entry((r, citation.paragraph.clone()))
                         .or_default()
-                        .push(CitedBy { event: e, citation: c });
+                        .push(CitedBy {
+                            event: e,
+                            citation: c,
+                        });
                 }
             }
         }
@@ -186,10 +217,16 @@ impl SiteIndex {
             .map(|&i| {
                 let r = &self.records[i];
                 // An article with no known outlet counts as its own source.
-                r.outlet.as_deref().map(outlet_slug).unwrap_or_else(|| format!("?{}", r.id))
+                r.outlet
+                    .as_deref()
+                    .map(outlet_slug)
+                    .unwrap_or_else(|| format!("?{}", r.id))
             })
             .collect();
-        let languages: BTreeSet<&str> = records.iter().map(|&i| self.records[i].language.as_str()).collect();
+        let languages: BTreeSet<&str> = records
+            .iter()
+            .map(|&i| self.records[i].language.as_str())
+            .collect();
         (records.len(), outlets.len(), languages.len())
     }
 
@@ -209,5 +246,9 @@ impl SiteIndex {
 
 pub fn outlet_slug(name: &str) -> String {
     let slug = slug::slugify(name);
-    if slug.is_empty() { "outlet".to_string() } else { slug }
+    if slug.is_empty() {
+        "outlet".to_string()
+    } else {
+        slug
+    }
 }

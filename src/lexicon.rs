@@ -52,7 +52,11 @@ impl Lexicon {
                 let index = lexicon.terms.len();
                 if stem_last && words.len() == 1 {
                     lexicon.longest_stem = lexicon.longest_stem.max(words[0].chars().count());
-                    lexicon.by_stem.entry(words[0].clone()).or_default().push(index);
+                    lexicon
+                        .by_stem
+                        .entry(words[0].clone())
+                        .or_default()
+                        .push(index);
                 } else {
                     lexicon
                         .by_first_word
@@ -79,13 +83,17 @@ impl Lexicon {
         self.matches_words(&words(text))
     }
 
+    /// A match inside a longer match of another slug does not count:
+    /// "Kyiv Independent" names the newspaper, not the city.
     pub fn matches_words(&self, words: &[String]) -> BTreeSet<String> {
-        let mut found = vec![false; self.slugs.len()];
+        // (first word, one past the last word, slug index)
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
             if let Some(terms) = self.by_first_word.get(word) {
                 for &t in terms {
-                    if self.term_at(&self.terms[t], &words[i..]) {
-                        found[self.terms[t].target] = true;
+                    let term = &self.terms[t];
+                    if self.term_at(term, &words[i..]) {
+                        spans.push((i, i + term.words.len(), term.target));
                     }
                 }
             }
@@ -93,11 +101,20 @@ impl Lexicon {
                 let prefix_ends = word.char_indices().map(|(i, c)| i + c.len_utf8());
                 for end in prefix_ends.take(self.longest_stem) {
                     if let Some(terms) = self.by_stem.get(&word[..end]) {
-                        for &t in terms {
-                            found[self.terms[t].target] = true;
-                        }
+                        spans.extend(terms.iter().map(|&t| (i, i + 1, self.terms[t].target)));
                     }
                 }
+            }
+        }
+        let multi_word: Vec<(usize, usize, usize)> =
+            spans.iter().copied().filter(|s| s.1 - s.0 > 1).collect();
+        let mut found = vec![false; self.slugs.len()];
+        for &(start, end, target) in &spans {
+            let covered = multi_word
+                .iter()
+                .any(|&(s, e, t)| t != target && s <= start && end <= e && e - s > end - start);
+            if !covered {
+                found[target] = true;
             }
         }
         found
@@ -113,13 +130,17 @@ impl Lexicon {
             return false;
         }
         let last = term.words.len() - 1;
-        term.words.iter().zip(words).enumerate().all(|(i, (want, got))| {
-            if i == last && term.stem_last {
-                got.starts_with(want.as_str())
-            } else {
-                got == want
-            }
-        })
+        term.words
+            .iter()
+            .zip(words)
+            .enumerate()
+            .all(|(i, (want, got))| {
+                if i == last && term.stem_last {
+                    got.starts_with(want.as_str())
+                } else {
+                    got == want
+                }
+            })
     }
 }
 
@@ -129,10 +150,18 @@ mod tests {
 
     fn lexicon() -> Lexicon {
         Lexicon::new([
-            ("nuclear", vec!["kärnvapen*", "atomvåpen*", "nuclear weapons"]),
+            (
+                "nuclear",
+                vec!["kärnvapen*", "atomvåpen*", "nuclear weapons"],
+            ),
             ("missiles", vec!["iskander", "s-400"]),
-            ("lukashenko", vec!["Lukasjenko", "Lukaschenko", "Lukashenko", "Lukasjkenko"]),
+            (
+                "lukashenko",
+                vec!["Lukasjenko", "Lukaschenko", "Lukashenko", "Lukasjkenko"],
+            ),
             ("g7", vec!["G7"]),
+            ("kyiv", vec!["Kyiv", "Kiev"]),
+            ("kyiv-independent", vec!["Kyiv Independent"]),
         ])
     }
 
@@ -151,10 +180,26 @@ mod tests {
     #[test]
     fn every_alias_finds_the_entity() {
         let l = lexicon();
-        for text in ["Lukasjenko sa", "Alexander Lukaschenko äußerte", "siger Lukasjkenko, der"] {
+        for text in [
+            "Lukasjenko sa",
+            "Alexander Lukaschenko äußerte",
+            "siger Lukasjkenko, der",
+        ] {
             assert!(l.matches(text).contains("lukashenko"), "{text}");
         }
         assert!(l.matches("Lukasjenkos").is_empty(), "whole words only");
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        let l = lexicon();
+        let found: Vec<_> = l
+            .matches("rapporterar Kyiv Independent.")
+            .into_iter()
+            .collect();
+        assert_eq!(found, vec!["kyiv-independent"]);
+        let found: Vec<_> = l.matches("Kyiv Independent om Kyiv").into_iter().collect();
+        assert_eq!(found, vec!["kyiv", "kyiv-independent"]);
     }
 
     #[test]

@@ -7,20 +7,22 @@
 //!     -> index (months, themes, entities) -> render (Tera) -> write (public/)
 //! ```
 
+pub mod add;
+pub mod annotate;
+pub mod build;
 pub mod config;
 pub mod diagnostics;
+pub mod export;
 pub mod frontmatter;
+pub mod index;
+pub mod init;
 pub mod language;
 pub mod lexicon;
 pub mod load;
 pub mod model;
 pub mod normalize;
-pub mod annotate;
-pub mod build;
-pub mod export;
-pub mod index;
-pub mod init;
 pub mod render;
+pub mod serve;
 pub mod theme;
 pub mod urls;
 pub mod write;

@@ -67,13 +67,18 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
     let article_files = list_files(root, &articles_dir, diagnostics);
     let event_files = list_files(root, &root.join(EVENTS_DIR), diagnostics);
 
-    let mut by_id: BTreeMap<String, (Option<(PathBuf, ArticleFormat)>, Option<PathBuf>)> =
-        BTreeMap::new();
+    // id -> (the article file and its format, its sidecar)
+    type Pair = (Option<(PathBuf, ArticleFormat)>, Option<PathBuf>);
+    let mut by_id: BTreeMap<String, Pair> = BTreeMap::new();
     for file in article_files {
         let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else {
             diagnostics.push(
-                Diagnostic::warning(relative(root, &file), None, "file name is not valid UTF-8; skipped")
-                    .with_hint("rename the file"),
+                Diagnostic::warning(
+                    relative(root, &file),
+                    None,
+                    "file name is not valid UTF-8; skipped",
+                )
+                .with_hint("rename the file"),
             );
             continue;
         };
@@ -96,9 +101,14 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
                         Diagnostic::error(
                             relative(root, &file),
                             None,
-                            format!("article id {stem:?} is also used by {}", relative(root, other)),
+                            format!(
+                                "article id {stem:?} is also used by {}",
+                                relative(root, other)
+                            ),
                         )
-                        .with_hint("ids are file stems and must be unique: rename one of the files"),
+                        .with_hint(
+                            "ids are file stems and must be unique: rename one of the files",
+                        ),
                     );
                     continue;
                 }
@@ -106,8 +116,12 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
             }
             "toml" => entry.1 = Some(file),
             _ => diagnostics.push(
-                Diagnostic::warning(relative(root, &file), None, "not an article (.txt, .md) or sidecar (.toml); ignored")
-                    .with_hint("articles are .txt clippings or .md markdown"),
+                Diagnostic::warning(
+                    relative(root, &file),
+                    None,
+                    "not an article (.txt, .md) or sidecar (.toml); ignored",
+                )
+                .with_hint("articles are .txt clippings or .md markdown"),
             ),
         }
     }
@@ -119,8 +133,14 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
             let Some((path, format)) = article else {
                 if let Some(sidecar) = sidecar {
                     diagnostics.push(
-                        Diagnostic::warning(relative(root, &sidecar), None, format!("sidecar without an article named {id}.txt or {id}.md"))
-                            .with_hint("a sidecar ID.toml annotates the article ID.txt or ID.md beside it"),
+                        Diagnostic::warning(
+                            relative(root, &sidecar),
+                            None,
+                            format!("sidecar without an article named {id}.txt or {id}.md"),
+                        )
+                        .with_hint(
+                            "a sidecar ID.toml annotates the article ID.txt or ID.md beside it",
+                        ),
                     );
                 }
                 return None;
@@ -150,11 +170,18 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
     let mut events: Vec<SourceText> = event_files
         .par_iter()
         .filter(|p| {
-            let is_md = matches!(p.extension().and_then(|e| e.to_str()), Some("md" | "markdown"));
+            let is_md = matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("md" | "markdown")
+            );
             if !is_md {
                 diagnostics.push(
-                    Diagnostic::warning(relative(root, p), None, "not an event file (.md); ignored")
-                        .with_hint("events are markdown files with front matter"),
+                    Diagnostic::warning(
+                        relative(root, p),
+                        None,
+                        "not an event file (.md); ignored",
+                    )
+                    .with_hint("events are markdown files with front matter"),
                 );
             }
             is_md
@@ -198,7 +225,9 @@ fn load_table<T: serde::de::DeserializeOwned>(
             map.remove(key).unwrap_or_default()
         }
         Err(e) => {
-            let line = e.span().map(|s| crate::diagnostics::line_of_offset(&source.text, s.start));
+            let line = e
+                .span()
+                .map(|s| crate::diagnostics::line_of_offset(&source.text, s.start));
             diagnostics.push(
                 Diagnostic::error(file, line, e.message().trim().to_string())
                     .with_hint(format!("each [[{key}]] needs slug and name; see README.md")),
@@ -225,7 +254,10 @@ fn list_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<PathBuf
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().map(|p| relative(root, p)).unwrap_or_else(|| relative(root, dir));
+                let path = e
+                    .path()
+                    .map(|p| relative(root, p))
+                    .unwrap_or_else(|| relative(root, dir));
                 diagnostics.push(
                     Diagnostic::error(path, None, format!("cannot read: {e}"))
                         .with_hint("check the folder's permissions"),
@@ -288,8 +320,12 @@ pub fn decode(bytes: &[u8], rel: &str, diagnostics: &Diagnostics) -> Option<Stri
         let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         if had_errors {
             diagnostics.push(
-                Diagnostic::warning(rel, None, format!("invalid {} sequences replaced by U+FFFD", encoding.name()))
-                    .with_hint("re-save the file as UTF-8"),
+                Diagnostic::warning(
+                    rel,
+                    None,
+                    format!("invalid {} sequences replaced by U+FFFD", encoding.name()),
+                )
+                .with_hint("re-save the file as UTF-8"),
             );
         }
         text.into_owned()
@@ -315,7 +351,10 @@ pub fn decode(bytes: &[u8], rel: &str, diagnostics: &Diagnostics) -> Option<Stri
                     Diagnostic::warning(rel, Some(line), "not UTF-8; decoded as Windows-1252")
                         .with_hint("re-save the file as UTF-8 to be sure every character is right"),
                 );
-                encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+                encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned()
             }
         }
     };

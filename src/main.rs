@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use dossier::diagnostics::Diagnostic;
 
 #[derive(Parser)]
-#[command(name = "dossier", version, about = "Static site generator for annotated news dossiers")]
+#[command(
+    name = "dossier",
+    version,
+    about = "Static site generator for annotated news dossiers"
+)]
 struct Cli {
     /// The dossier's folder (holding dossier.toml and content/).
     #[arg(long, global = true, default_value = ".")]
@@ -29,6 +33,37 @@ enum Command {
     },
     /// Check everything a build checks; write nothing.
     Check,
+    /// Build, serve on loopback, rebuild and reload on every save.
+    Serve {
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Output folder [default: ROOT/public]
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Open the site in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Copy clippings into content/articles/ with a sidecar, and report what
+    /// normalization finds.
+    Add {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// YYYY-MM-DD or YYYY-MM
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        outlet: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+        /// ISO 639-1 code, e.g. da, nb, sv, de, en
+        #[arg(long)]
+        language: Option<String>,
+    },
     /// Start a new dossier in DIR with an example article and event.
     Init {
         /// Folder to create (must be empty or absent).
@@ -82,6 +117,55 @@ fn main() -> ExitCode {
             }
             Err(diagnostics) => fail(diagnostics),
         },
+        Command::Serve {
+            port,
+            bind,
+            output,
+            open,
+        } => {
+            let options = dossier::serve::ServeOptions {
+                root: cli.root,
+                output,
+                bind,
+                port,
+                open,
+            };
+            match dossier::serve::serve(options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(d) => fail(vec![d]),
+            }
+        }
+        Command::Add {
+            files,
+            date,
+            title,
+            outlet,
+            url,
+            language,
+        } => {
+            let options = dossier::add::AddOptions {
+                root: cli.root,
+                files,
+                date,
+                title,
+                outlet,
+                url,
+                language,
+                today: chrono::Local::now().format("%Y-%m-%d").to_string(),
+            };
+            match dossier::add::add(&options) {
+                Ok(added) => {
+                    for a in added {
+                        for line in &a.lines {
+                            println!("{line}");
+                        }
+                        print_diagnostics(&a.diagnostics);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(diagnostics) => fail(diagnostics),
+            }
+        }
         Command::Init { dir } => match dossier::init::init(&dir) {
             Ok(()) => {
                 println!("created a dossier in {}", dir.display());

@@ -19,7 +19,7 @@ use crate::frontmatter;
 use crate::language::Detector;
 use crate::lexicon::{self, Lexicon};
 use crate::load::{ArticleFormat, SourceArticle};
-use crate::model::{Entity, PartialDate, Paragraph, ParagraphKind, Record, Theme};
+use crate::model::{Entity, Paragraph, ParagraphKind, PartialDate, Record, Theme};
 
 /// Metadata an analyst can give in front matter or in a sidecar `ID.toml`.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -81,8 +81,27 @@ const BUILTIN_CUT_FROM: &[&str] = &[
 
 /// Agency names that, alone on a line, are a byline.
 const AGENCIES: &[&str] = &[
-    "NTB", "Ritzau", "TT", "dpa", "AFP", "AP", "Reuters", "Reuters/Ritzau", "ANP", "STT", "APA",
-    "Belga", "EFE", "ANSA", "PAP", "Interfax", "TASS", "RIA", "Bloomberg", "TT-AFP", "NTB-AFP",
+    "NTB",
+    "Ritzau",
+    "TT",
+    "dpa",
+    "AFP",
+    "AP",
+    "Reuters",
+    "Reuters/Ritzau",
+    "ANP",
+    "STT",
+    "APA",
+    "Belga",
+    "EFE",
+    "ANSA",
+    "PAP",
+    "Interfax",
+    "TASS",
+    "RIA",
+    "Bloomberg",
+    "TT-AFP",
+    "NTB-AFP",
 ];
 
 static DATE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
@@ -99,7 +118,8 @@ static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static BYLINE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(af|av|von|by|text|tekst|skrevet af|skrevet av)\s*:?\s+\p{Lu}").expect("valid regex")
+    Regex::new(r"(?i)^(af|av|von|by|text|tekst|skrevet af|skrevet av)\s*:?\s+\p{Lu}")
+        .expect("valid regex")
 });
 
 pub struct Normalizer {
@@ -113,7 +133,12 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    pub fn new(config: &Config, themes: &[Theme], entities: &[Entity], diagnostics: &Diagnostics) -> Self {
+    pub fn new(
+        config: &Config,
+        themes: &[Theme],
+        entities: &[Entity],
+        diagnostics: &Diagnostics,
+    ) -> Self {
         let compile = |builtin: &[&str], own: &[String]| -> Vec<Regex> {
             let builtin = builtin.iter().filter(|_| config.normalize.builtin_patterns);
             builtin
@@ -135,9 +160,12 @@ impl Normalizer {
         Normalizer {
             boilerplate: compile(BUILTIN_BOILERPLATE, &config.normalize.boilerplate),
             cut_from: compile(BUILTIN_CUT_FROM, &config.normalize.cut_from),
-            themes: Lexicon::new(
-                themes.iter().map(|t| (t.slug.as_str(), t.keywords.iter().map(String::as_str).collect())),
-            ),
+            themes: Lexicon::new(themes.iter().map(|t| {
+                (
+                    t.slug.as_str(),
+                    t.keywords.iter().map(String::as_str).collect(),
+                )
+            })),
             entities: Lexicon::new(entities.iter().map(|e| {
                 let mut names: Vec<&str> = e.aliases.iter().map(String::as_str).collect();
                 names.push(e.name.as_str());
@@ -155,7 +183,11 @@ impl Normalizer {
 
     /// Normalizes all articles in parallel; slugs are made unique afterwards
     /// in id order, so the result does not depend on thread timing.
-    pub fn normalize_all(&self, articles: &[SourceArticle], diagnostics: &Diagnostics) -> Vec<Record> {
+    pub fn normalize_all(
+        &self,
+        articles: &[SourceArticle],
+        diagnostics: &Diagnostics,
+    ) -> Vec<Record> {
         let mut records: Vec<Record> = articles
             .par_iter()
             .filter_map(|a| self.normalize(a, diagnostics))
@@ -173,10 +205,11 @@ impl Normalizer {
             ArticleFormat::Text => (ArticleMeta::default(), text, 1),
             ArticleFormat::Markdown => match frontmatter::split(text) {
                 Ok(split) => {
-                    let meta = frontmatter::parse::<ArticleMeta>(&split, path).unwrap_or_else(|d| {
-                        diagnostics.push(d);
-                        ArticleMeta::default()
-                    });
+                    let meta =
+                        frontmatter::parse::<ArticleMeta>(&split, path).unwrap_or_else(|d| {
+                            diagnostics.push(d);
+                            ArticleMeta::default()
+                        });
                     (meta, split.body, split.body_line)
                 }
                 Err((line, message)) => {
@@ -208,8 +241,14 @@ impl Normalizer {
         let (prefix_date, body) = strip_date_prefix(body);
         if let Some(Err(bad)) = &prefix_date {
             diagnostics.push(
-                Diagnostic::error(path, Some(body_line), format!("malformed date {bad:?} in the date line"))
-                    .with_hint("write `date YYYY-MM-DD` or `date YYYY-MM`, or give the date in the sidecar"),
+                Diagnostic::error(
+                    path,
+                    Some(body_line),
+                    format!("malformed date {bad:?} in the date line"),
+                )
+                .with_hint(
+                    "write `date YYYY-MM-DD` or `date YYYY-MM`, or give the date in the sidecar",
+                ),
             );
         }
         let date = match &meta.date {
@@ -243,8 +282,12 @@ impl Normalizer {
         let dateline_agency = self.classify(&mut paragraphs);
         if paragraphs.iter().all(|p| !p.kind.is_shown()) {
             diagnostics.push(
-                Diagnostic::warning(path, None, "every paragraph is boilerplate; nothing will be shown")
-                    .with_hint("check the boilerplate patterns in dossier.toml"),
+                Diagnostic::warning(
+                    path,
+                    None,
+                    "every paragraph is boilerplate; nothing will be shown",
+                )
+                .with_hint("check the boilerplate patterns in dossier.toml"),
             );
         }
 
@@ -288,22 +331,40 @@ impl Normalizer {
             if self.theme_slugs.contains(slug) {
                 themes.insert(slug.clone());
             } else {
-                diagnostics.push(unknown_slug(meta_file, meta_text, "themes", "theme", slug, &self.theme_slugs));
+                diagnostics.push(unknown_slug(
+                    meta_file,
+                    meta_text,
+                    "themes",
+                    "theme",
+                    slug,
+                    &self.theme_slugs,
+                ));
             }
         }
         for slug in meta.entities.iter().flatten() {
             if self.entity_slugs.contains(slug) {
                 entities.insert(slug.clone());
             } else {
-                diagnostics.push(unknown_slug(meta_file, meta_text, "entities", "entity", slug, &self.entity_slugs));
+                diagnostics.push(unknown_slug(
+                    meta_file,
+                    meta_text,
+                    "entities",
+                    "entity",
+                    slug,
+                    &self.entity_slugs,
+                ));
             }
         }
         if let Some(added) = &meta.added
             && PartialDate::parse(added).is_none()
         {
             diagnostics.push(
-                Diagnostic::error(meta_file, key_line(meta_text, "added"), format!("malformed date {added:?}"))
-                    .with_hint("`added` is the day the article arrived: \"YYYY-MM-DD\""),
+                Diagnostic::error(
+                    meta_file,
+                    key_line(meta_text, "added"),
+                    format!("malformed date {added:?}"),
+                )
+                .with_hint("`added` is the day the article arrived: \"YYYY-MM-DD\""),
             );
         }
 
@@ -387,7 +448,10 @@ impl Normalizer {
     }
 }
 
-fn meta_source<'a>(article: &'a SourceArticle, sidecar_path: Option<&'a str>) -> (&'a str, &'a str) {
+fn meta_source<'a>(
+    article: &'a SourceArticle,
+    sidecar_path: Option<&'a str>,
+) -> (&'a str, &'a str) {
     match (sidecar_path, &article.sidecar) {
         (Some(path), Some(s)) => (path, s.text.as_str()),
         _ => (article.source.path.as_str(), article.source.text.as_str()),
@@ -421,11 +485,20 @@ pub fn unknown_slug(
     let hint = match known.first() {
         Some(best) => format!(
             "did you mean {best:?}? {what} slugs are defined in content/{}.toml",
-            if what == "theme" { "themes" } else { "entities" }
+            if what == "theme" {
+                "themes"
+            } else {
+                "entities"
+            }
         ),
         None => format!("no {what} is defined yet: add [[{what}]] tables"),
     };
-    Diagnostic::error(file, key_line(text, key), format!("unknown {what} {slug:?}")).with_hint(hint)
+    Diagnostic::error(
+        file,
+        key_line(text, key),
+        format!("unknown {what} {slug:?}"),
+    )
+    .with_hint(hint)
 }
 
 /// Splits off a leading `date YYYY-MM[-DD]` (the seeds glue it to the first
@@ -456,13 +529,7 @@ pub fn split_clipping(body: &str) -> Vec<Paragraph> {
             .collect::<Vec<_>>()
             .split(|l| l.trim().is_empty())
             .filter(|b| !b.is_empty())
-            .map(|lines| {
-                lines
-                    .iter()
-                    .map(|l| l.trim())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|lines| lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" "))
             .collect()
     } else {
         body.lines()
@@ -493,7 +560,8 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
     let mut events: Vec<MdEvent> = Vec::new();
     let mut text = String::new();
     let mut heading = false;
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     for event in Parser::new_ext(body, options) {
         match &event {
             MdEvent::Start(tag) => {
@@ -563,7 +631,8 @@ fn agency_of(text: &str) -> Option<String> {
 }
 
 fn is_byline(text: &str) -> bool {
-    agency_of(text).is_some() || (BYLINE_PREFIX.is_match(text) && text.split_whitespace().count() <= 6)
+    agency_of(text).is_some()
+        || (BYLINE_PREFIX.is_match(text) && text.split_whitespace().count() <= 6)
 }
 
 /// Short line without final punctuation: "Grunnlovsendring", "ISW: Osannolikt".
@@ -607,7 +676,9 @@ pub fn first_sentence(text: &str) -> String {
                 .collect();
             let long_word = word_before.chars().count() >= 3 || c != '.';
             if next == Some(' ')
-                && after.is_some_and(|a| a.is_uppercase() || matches!(a, '"' | '„' | '“' | '«' | '–' | '-'))
+                && after.is_some_and(|a| {
+                    a.is_uppercase() || matches!(a, '"' | '„' | '“' | '«' | '–' | '-')
+                })
                 && long_word
             {
                 return text[..pos + c.len_utf8()].to_string();
@@ -635,7 +706,11 @@ fn clean_title(title: &str) -> String {
 pub fn assign_unique_slugs(records: &mut [Record]) {
     let mut used: HashSet<String> = HashSet::new();
     for record in records.iter_mut() {
-        let wanted = if record.slug.is_empty() { &record.id } else { &record.slug };
+        let wanted = if record.slug.is_empty() {
+            &record.id
+        } else {
+            &record.slug
+        };
         let mut base = slug::slugify(wanted);
         if base.is_empty() {
             base = "article".to_string();
@@ -674,7 +749,12 @@ mod tests {
         Normalizer::new(&Config::default(), &themes, &entities, &Diagnostics::new())
     }
 
-    fn article(id: &str, format: ArticleFormat, text: &str, sidecar: Option<&str>) -> SourceArticle {
+    fn article(
+        id: &str,
+        format: ArticleFormat,
+        text: &str,
+        sidecar: Option<&str>,
+    ) -> SourceArticle {
         SourceArticle {
             id: id.into(),
             format,
@@ -699,7 +779,12 @@ mod tests {
         let d = Diagnostics::new();
         let r = normalizer()
             .normalize(
-                &article("a", ArticleFormat::Text, " date 2022-05 Hviderusland har købt Iskander.\n\nMere tekst her.\n", None),
+                &article(
+                    "a",
+                    ArticleFormat::Text,
+                    " date 2022-05 Hviderusland har købt Iskander.\n\nMere tekst her.\n",
+                    None,
+                ),
                 &d,
             )
             .unwrap();
@@ -715,7 +800,12 @@ mod tests {
     #[test]
     fn caption_byline_and_subheading() {
         let text = " date 2022-06 Putin (t.h.) og Lukasjenko. Her møtes de i Minsk. Foto: Pool via AP / NTB\n\nNTB\n\nRussland vil levere raketter. Det sa Putin.\n\nAngrep fra Belarus\n\nEksperter har tolket det.\n";
-        let r = normalizer().normalize(&article("b", ArticleFormat::Text, text, None), &Diagnostics::new()).unwrap();
+        let r = normalizer()
+            .normalize(
+                &article("b", ArticleFormat::Text, text, None),
+                &Diagnostics::new(),
+            )
+            .unwrap();
         use ParagraphKind::*;
         assert_eq!(kinds(&r), vec![Caption, Byline, Lead, Subheading, Body]);
         assert_eq!(r.title, "Russland vil levere raketter");
@@ -730,37 +820,84 @@ mod tests {
         let text = "MOSKAU (Reuters) – Der Präsident sagte am Samstag etwas.\nLukaschenko äußerte Sorge.\nRegistrieren Sie sich jetzt, um Zugriff zu erhalten\nEin weiterer Absatz.\nBerichterstattung von Reuters. Herausgegeben von X\nMore Stories\nYacht sinkt\n";
         let d = Diagnostics::new();
         let r = normalizer()
-            .normalize(&article("c", ArticleFormat::Text, text, Some("date = \"2022-06-25\"\n")), &d)
+            .normalize(
+                &article(
+                    "c",
+                    ArticleFormat::Text,
+                    text,
+                    Some("date = \"2022-06-25\"\n"),
+                ),
+                &d,
+            )
             .unwrap();
         use ParagraphKind::*;
-        assert_eq!(kinds(&r), vec![Dateline, Lead, Body, Boilerplate, Body, Boilerplate, Boilerplate, Boilerplate]);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                Dateline,
+                Lead,
+                Body,
+                Boilerplate,
+                Body,
+                Boilerplate,
+                Boilerplate,
+                Boilerplate
+            ]
+        );
         assert_eq!(r.paragraphs[0].text, "MOSKAU (Reuters) –");
         assert_eq!(r.outlet.as_deref(), Some("Reuters"));
         assert_eq!(r.date.as_deref(), Some("2022-06-25"));
         assert_eq!(r.title, "Der Präsident sagte am Samstag etwas");
-        assert!(r.paragraphs.iter().any(|p| p.text == "Yacht sinkt"), "boilerplate is kept");
+        assert!(
+            r.paragraphs.iter().any(|p| p.text == "Yacht sinkt"),
+            "boilerplate is kept"
+        );
         assert!(!d.has_errors());
     }
 
     #[test]
     fn undated_is_kept_with_a_warning() {
         let d = Diagnostics::new();
-        let r = normalizer().normalize(&article("u", ArticleFormat::Text, "Ingen dato her.\n", None), &d).unwrap();
+        let r = normalizer()
+            .normalize(
+                &article("u", ArticleFormat::Text, "Ingen dato her.\n", None),
+                &d,
+            )
+            .unwrap();
         assert_eq!(r.date, None);
         assert_eq!(r.month, None);
         let diags = d.into_sorted();
-        assert!(diags.iter().any(|d| !d.is_error() && d.message.contains("undated")));
+        assert!(
+            diags
+                .iter()
+                .any(|d| !d.is_error() && d.message.contains("undated"))
+        );
     }
 
     #[test]
     fn malformed_dates_are_errors_with_lines() {
         let d = Diagnostics::new();
-        normalizer().normalize(&article("m", ArticleFormat::Text, "date 2022-13-01 Tekst.\n", None), &d);
+        normalizer().normalize(
+            &article("m", ArticleFormat::Text, "date 2022-13-01 Tekst.\n", None),
+            &d,
+        );
         let diags = d.into_sorted();
-        assert!(diags.iter().any(|d| d.is_error() && d.line == Some(1) && d.message.contains("2022-13-01")));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.is_error() && d.line == Some(1) && d.message.contains("2022-13-01"))
+        );
 
         let d = Diagnostics::new();
-        normalizer().normalize(&article("s", ArticleFormat::Text, "Tekst.\n", Some("title = \"x\"\ndate = \"June\"\n")), &d);
+        normalizer().normalize(
+            &article(
+                "s",
+                ArticleFormat::Text,
+                "Tekst.\n",
+                Some("title = \"x\"\ndate = \"June\"\n"),
+            ),
+            &d,
+        );
         let diags = d.into_sorted();
         let e = diags.iter().find(|d| d.is_error()).expect("an error");
         assert_eq!(e.path.to_str(), Some("content/articles/s.toml"));
@@ -770,7 +907,15 @@ mod tests {
     #[test]
     fn unknown_theme_in_sidecar_suggests_nearest() {
         let d = Diagnostics::new();
-        normalizer().normalize(&article("t", ArticleFormat::Text, "Tekst.\n", Some("themes = [\"misiles\"]\n")), &d);
+        normalizer().normalize(
+            &article(
+                "t",
+                ArticleFormat::Text,
+                "Tekst.\n",
+                Some("themes = [\"misiles\"]\n"),
+            ),
+            &d,
+        );
         let e = d.into_sorted().into_iter().find(|d| d.is_error()).unwrap();
         assert!(e.message.contains("misiles"));
         assert!(e.hint.unwrap().contains("\"missiles\""));
@@ -780,12 +925,24 @@ mod tests {
     #[test]
     fn markdown_with_front_matter_and_raw_html() {
         let text = "---\ntitle: Et notat\ndate: 2023-05-02\nlanguage: da\n---\n# Overskrift\n\nFørste afsnit med <script>alert(1)</script> og **fed**.\n\nAndet <a href=\"javascript:alert(1)\">link</a>.\n";
-        let r = normalizer().normalize(&article("md", ArticleFormat::Markdown, text, None), &Diagnostics::new()).unwrap();
+        let r = normalizer()
+            .normalize(
+                &article("md", ArticleFormat::Markdown, text, None),
+                &Diagnostics::new(),
+            )
+            .unwrap();
         assert_eq!(r.title, "Et notat");
         assert_eq!(r.date.as_deref(), Some("2023-05-02"));
         assert_eq!(r.language, "da");
         assert!(r.language_declared);
-        assert_eq!(kinds(&r), vec![ParagraphKind::Subheading, ParagraphKind::Lead, ParagraphKind::Body]);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                ParagraphKind::Subheading,
+                ParagraphKind::Lead,
+                ParagraphKind::Body
+            ]
+        );
         let html: String = r.paragraphs.iter().filter_map(|p| p.html.clone()).collect();
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
@@ -798,7 +955,10 @@ mod tests {
             first_sentence("Putin (t.h.) og Lukasjenko er venner. Her møtes de."),
             "Putin (t.h.) og Lukasjenko er venner."
         );
-        assert_eq!(first_sentence("Han tok imot ham i St. Petersburg lørdag."), "Han tok imot ham i St. Petersburg lørdag.");
+        assert_eq!(
+            first_sentence("Han tok imot ham i St. Petersburg lørdag."),
+            "Han tok imot ham i St. Petersburg lørdag."
+        );
     }
 
     #[test]
@@ -807,7 +967,10 @@ mod tests {
             .iter()
             .map(|id| {
                 let mut r = normalizer()
-                    .normalize(&article(id, ArticleFormat::Text, "Tekst.\n", None), &Diagnostics::new())
+                    .normalize(
+                        &article(id, ArticleFormat::Text, "Tekst.\n", None),
+                        &Diagnostics::new(),
+                    )
                     .unwrap();
                 r.slug.clear();
                 r

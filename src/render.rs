@@ -158,7 +158,11 @@ impl<'a> Renderer<'a> {
             events: index.events.len(),
             months: index.months.len(),
             themes: index.themes.len(),
-            entities: index.by_entity.values().filter(|g| !g.records.is_empty() || !g.events.is_empty()).count(),
+            entities: index
+                .by_entity
+                .values()
+                .filter(|g| !g.records.is_empty() || !g.events.is_empty())
+                .count(),
             outlets: index.outlets.len(),
             languages: index.by_language.len(),
             undated: index.undated.len(),
@@ -202,7 +206,9 @@ impl<'a> Renderer<'a> {
         renderer.article_cards = (0..index.records.len())
             .map(|i| renderer.make_article_card(i, cited[i]))
             .collect();
-        renderer.event_cards = (0..index.events.len()).map(|i| renderer.make_event_card(i)).collect();
+        renderer.event_cards = (0..index.events.len())
+            .map(|i| renderer.make_event_card(i))
+            .collect();
         Ok(renderer)
     }
 
@@ -211,7 +217,11 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|s| Link {
                 href: self.index.urls.theme(s),
-                name: self.index.theme(s).map(|t| t.name.clone()).unwrap_or_else(|| s.clone()),
+                name: self
+                    .index
+                    .theme(s)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| s.clone()),
             })
             .collect()
     }
@@ -274,7 +284,11 @@ impl<'a> Renderer<'a> {
     fn cards(&self, group: &Group) -> (Vec<&EventCard>, Vec<&ArticleCard>) {
         (
             group.events.iter().map(|&e| &self.event_cards[e]).collect(),
-            group.records.iter().map(|&r| &self.article_cards[r]).collect(),
+            group
+                .records
+                .iter()
+                .map(|&r| &self.article_cards[r])
+                .collect(),
         )
     }
 
@@ -302,19 +316,34 @@ impl<'a> Renderer<'a> {
                 result.err()
             })
             .collect();
-        if errors.is_empty() { Ok(count) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(count)
+        } else {
+            Err(errors)
+        }
     }
 
     fn page(&self, path: String, template: &'static str, title: &str, context: Context) -> Page {
         let mut context = context;
         context.insert("page_title", title);
-        context.insert("page_url", &self.index.urls.page(path.trim_end_matches("index.html")));
-        Page { path, template, context }
+        context.insert(
+            "page_url",
+            &self.index.urls.page(path.trim_end_matches("index.html")),
+        );
+        Page {
+            path,
+            template,
+            context,
+        }
     }
 
     fn pages(&self) -> Vec<Page> {
         let ix = self.index;
-        let mut pages = vec![self.index_page(), self.timeline_page(), self.articles_page()];
+        let mut pages = vec![
+            self.index_page(),
+            self.timeline_page(),
+            self.articles_page(),
+        ];
         pages.extend((0..ix.records.len()).map(|i| self.article_page(i)));
         pages.extend((0..ix.events.len()).map(|e| self.event_page(e)));
 
@@ -342,7 +371,10 @@ impl<'a> Renderer<'a> {
                 href: ix.urls.month(k),
                 name: month_key_display(k),
             };
-            ctx.insert("previous", &pos.checked_sub(1).and_then(|p| month_keys.get(p)).map(link));
+            ctx.insert(
+                "previous",
+                &pos.checked_sub(1).and_then(|p| month_keys.get(p)).map(link),
+            );
             ctx.insert("next", &month_keys.get(pos + 1).map(link));
             let name = month_key_display(key);
             pages.push(self.page(format!("months/{key}/index.html"), "month.html", &name, ctx));
@@ -368,7 +400,12 @@ impl<'a> Renderer<'a> {
             ctx.insert("theme", t);
             ctx.insert("months", &months);
             ctx.insert("undated", &undated);
-            pages.push(self.page(format!("themes/{}/index.html", t.slug), "theme.html", &t.name, ctx));
+            pages.push(self.page(
+                format!("themes/{}/index.html", t.slug),
+                "theme.html",
+                &t.name,
+                ctx,
+            ));
         }
 
         // Entities, grouped by kind on the list page.
@@ -395,14 +432,24 @@ impl<'a> Renderer<'a> {
             .collect();
         let mut ctx = Context::new();
         ctx.insert("groups", &groups);
-        pages.push(self.page("entities/index.html".into(), "entities.html", "Entities", ctx));
+        pages.push(self.page(
+            "entities/index.html".into(),
+            "entities.html",
+            "Entities",
+            ctx,
+        ));
         for e in &ix.entities {
             let (events, articles) = self.cards(&ix.by_entity[&e.slug]);
             let mut ctx = Context::new();
             ctx.insert("entity", e);
             ctx.insert("events", &events);
             ctx.insert("articles", &articles);
-            pages.push(self.page(format!("entities/{}/index.html", e.slug), "entity.html", &e.name, ctx));
+            pages.push(self.page(
+                format!("entities/{}/index.html", e.slug),
+                "entity.html",
+                &e.name,
+                ctx,
+            ));
         }
 
         // Outlets.
@@ -418,10 +465,16 @@ impl<'a> Renderer<'a> {
         pages.push(self.page("outlets/index.html".into(), "outlets.html", "Outlets", ctx));
         for o in &ix.outlets {
             let mut ctx = Context::new();
-            let articles: Vec<&ArticleCard> = o.records.iter().map(|&r| &self.article_cards[r]).collect();
+            let articles: Vec<&ArticleCard> =
+                o.records.iter().map(|&r| &self.article_cards[r]).collect();
             ctx.insert("outlet", &o.name);
             ctx.insert("articles", &articles);
-            pages.push(self.page(format!("outlets/{}/index.html", o.slug), "outlet.html", &o.name, ctx));
+            pages.push(self.page(
+                format!("outlets/{}/index.html", o.slug),
+                "outlet.html",
+                &o.name,
+                ctx,
+            ));
         }
 
         // Languages.
@@ -432,19 +485,32 @@ impl<'a> Renderer<'a> {
             ctx.insert("events", &events);
             ctx.insert("articles", &articles);
             let name = language_name(code);
-            pages.push(self.page(format!("languages/{code}/index.html"), "language.html", name, ctx));
+            pages.push(self.page(
+                format!("languages/{code}/index.html"),
+                "language.html",
+                name,
+                ctx,
+            ));
         }
 
         let mut sitemap: Vec<String> = pages
             .iter()
-            .map(|p| ix.urls.absolute(&ix.urls.page(p.path.trim_end_matches("index.html"))))
+            .map(|p| {
+                ix.urls
+                    .absolute(&ix.urls.page(p.path.trim_end_matches("index.html")))
+            })
             .collect();
         sitemap.sort();
         let mut ctx = Context::new();
         ctx.insert("urls", &sitemap);
         pages.push(self.page("sitemap.xml".into(), "sitemap.xml", "Sitemap", ctx));
         pages.push(self.feed_page());
-        pages.push(self.page("404.html".into(), "404.html", "Page not found", Context::new()));
+        pages.push(self.page(
+            "404.html".into(),
+            "404.html",
+            "Page not found",
+            Context::new(),
+        ));
         pages
     }
 
@@ -455,11 +521,20 @@ impl<'a> Renderer<'a> {
         let ix = self.index;
         let stamp = |date: &str| {
             let d = PartialDate::parse(date);
-            d.map(|d| format!("{:04}-{:02}-{:02}T00:00:00Z", d.year, d.month, d.day.unwrap_or(1)))
+            d.map(|d| {
+                format!(
+                    "{:04}-{:02}-{:02}T00:00:00Z",
+                    d.year,
+                    d.month,
+                    d.day.unwrap_or(1)
+                )
+            })
         };
         let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
         for (i, r) in ix.records.iter().enumerate() {
-            let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) else { continue };
+            let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) else {
+                continue;
+            };
             let card = &self.article_cards[i];
             entries.push((
                 updated.clone(),
@@ -470,18 +545,29 @@ impl<'a> Renderer<'a> {
             ));
         }
         for e in &ix.events {
-            let Some(updated) = stamp(&e.date) else { continue };
+            let Some(updated) = stamp(&e.date) else {
+                continue;
+            };
             entries.push((
                 updated.clone(),
                 serde_json::json!({"title": e.title, "href": ix.urls.absolute(&ix.urls.event(&e.slug)), "updated": updated,
                     "id": format!("urn:dossier:event:{}", e.id), "summary_html": e.summary_html, "kind": "event"}),
             ));
         }
-        entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str())));
+        entries.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str()))
+        });
         entries.truncate(ENTRIES);
-        let updated = entries.first().map(|e| e.0.clone()).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        let updated = entries
+            .first()
+            .map(|e| e.0.clone())
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
         let mut ctx = Context::new();
-        ctx.insert("entries", &entries.into_iter().map(|e| e.1).collect::<Vec<_>>());
+        ctx.insert(
+            "entries",
+            &entries.into_iter().map(|e| e.1).collect::<Vec<_>>(),
+        );
         ctx.insert("updated", &updated);
         ctx.insert("feed_url", &ix.urls.absolute(&ix.urls.page("feed.xml")));
         ctx.insert("site_url", &ix.urls.absolute(ix.urls.base()));
@@ -494,7 +580,11 @@ impl<'a> Renderer<'a> {
         let ix = self.index;
         let mut months: BTreeMap<&str, (Vec<&EventCard>, Vec<&ArticleCard>)> = BTreeMap::new();
         for &e in &group.events {
-            months.entry(&ix.events[e].month).or_default().0.push(&self.event_cards[e]);
+            months
+                .entry(&ix.events[e].month)
+                .or_default()
+                .0
+                .push(&self.event_cards[e]);
         }
         let mut undated = Vec::new();
         for &r in &group.records {
@@ -518,7 +608,13 @@ impl<'a> Renderer<'a> {
         let ix = self.index;
         let mut ctx = Context::new();
         let latest_events: Vec<&EventCard> = self.event_cards.iter().rev().take(6).collect();
-        let latest_articles: Vec<&ArticleCard> = ix.chronology.iter().rev().take(8).map(|&i| &self.article_cards[i]).collect();
+        let latest_articles: Vec<&ArticleCard> = ix
+            .chronology
+            .iter()
+            .rev()
+            .take(8)
+            .map(|&i| &self.article_cards[i])
+            .collect();
         // "New": by the day an article was added, else its own date.
         let mut added: Vec<usize> = (0..ix.records.len()).collect();
         added.sort_by(|&a, &b| {
@@ -586,7 +682,12 @@ impl<'a> Renderer<'a> {
             .collect();
         let mut ctx = Context::new();
         ctx.insert("months", &months);
-        self.page("timeline/index.html".into(), "timeline.html", "Timeline", ctx)
+        self.page(
+            "timeline/index.html".into(),
+            "timeline.html",
+            "Timeline",
+            ctx,
+        )
     }
 
     fn articles_page(&self) -> Page {
@@ -601,11 +702,17 @@ impl<'a> Renderer<'a> {
                 serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key), "articles": articles})
             })
             .collect();
-        let undated: Vec<&ArticleCard> = ix.undated.iter().map(|&r| &self.article_cards[r]).collect();
+        let undated: Vec<&ArticleCard> =
+            ix.undated.iter().map(|&r| &self.article_cards[r]).collect();
         let mut ctx = Context::new();
         ctx.insert("months", &months);
         ctx.insert("undated", &undated);
-        self.page("articles/index.html".into(), "articles.html", "Articles", ctx)
+        self.page(
+            "articles/index.html".into(),
+            "articles.html",
+            "Articles",
+            ctx,
+        )
     }
 
     fn article_page(&self, i: usize) -> Page {
@@ -666,7 +773,12 @@ impl<'a> Renderer<'a> {
         ctx.insert("events", &events);
         ctx.insert("previous", &ix.previous(i).map(link));
         ctx.insert("next", &ix.next(i).map(link));
-        self.page(format!("articles/{}/index.html", r.slug), "article.html", &r.title, ctx)
+        self.page(
+            format!("articles/{}/index.html", r.slug),
+            "article.html",
+            &r.title,
+            ctx,
+        )
     }
 
     fn event_page(&self, e: usize) -> Page {
@@ -688,7 +800,11 @@ impl<'a> Renderer<'a> {
                 })
             })
             .collect();
-        let related: Vec<&EventCard> = self.related_events(e).into_iter().map(|j| &self.event_cards[j]).collect();
+        let related: Vec<&EventCard> = self
+            .related_events(e)
+            .into_iter()
+            .map(|j| &self.event_cards[j])
+            .collect();
         let card = &self.event_cards[e];
         let view = serde_json::json!({
             "title": event.title, "date": event.date, "date_display": card.date_display,
@@ -699,7 +815,12 @@ impl<'a> Renderer<'a> {
         let mut ctx = Context::new();
         ctx.insert("event", &view);
         ctx.insert("related", &related);
-        self.page(format!("events/{}/index.html", event.slug), "event.html", &event.title, ctx)
+        self.page(
+            format!("events/{}/index.html", event.slug),
+            "event.html",
+            &event.title,
+            ctx,
+        )
     }
 
     /// Events sharing themes or entities, closest in time first.
@@ -712,8 +833,16 @@ impl<'a> Renderer<'a> {
             .enumerate()
             .filter(|(j, _)| *j != e)
             .filter_map(|(j, other)| {
-                let shared = other.themes.iter().filter(|t| event.themes.contains(t)).count()
-                    + other.entities.iter().filter(|s| event.entities.contains(s)).count();
+                let shared = other
+                    .themes
+                    .iter()
+                    .filter(|t| event.themes.contains(t))
+                    .count()
+                    + other
+                        .entities
+                        .iter()
+                        .filter(|s| event.entities.contains(s))
+                        .count();
                 (shared > 0).then(|| {
                     let distance = (j as i64 - e as i64).abs();
                     (shared, distance, j)

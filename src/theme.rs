@@ -25,7 +25,10 @@ impl Theme {
         let mut templates = BTreeMap::new();
         collect_embedded(&TEMPLATES, &mut |path, bytes| {
             let text = String::from_utf8_lossy(bytes).into_owned();
-            templates.insert(path.to_string(), (format!("(built-in) templates/{path}"), text));
+            templates.insert(
+                path.to_string(),
+                (format!("(built-in) templates/{path}"), text),
+            );
         });
         let mut static_files = BTreeMap::new();
         collect_embedded(&STATIC, &mut |path, bytes| {
@@ -50,8 +53,12 @@ impl Theme {
                     static_files.insert(format!("static/{name}"), bytes);
                 }
                 Err(e) => diagnostics.push(
-                    Diagnostic::error(load::relative(root, &path), None, format!("cannot read: {e}"))
-                        .with_hint("check the file's permissions"),
+                    Diagnostic::error(
+                        load::relative(root, &path),
+                        None,
+                        format!("cannot read: {e}"),
+                    )
+                    .with_hint("check the file's permissions"),
                 ),
             }
         }
@@ -64,7 +71,9 @@ impl Theme {
     /// Every file of the default theme, for `dossier init --theme` style copies.
     pub fn embedded_files() -> Vec<(String, &'static [u8])> {
         let mut files = Vec::new();
-        collect_embedded(&TEMPLATES, &mut |p, b| files.push((format!("templates/{p}"), b)));
+        collect_embedded(&TEMPLATES, &mut |p, b| {
+            files.push((format!("templates/{p}"), b))
+        });
         collect_embedded(&STATIC, &mut |p, b| files.push((format!("static/{p}"), b)));
         files
     }

@@ -20,7 +20,9 @@ impl Urls {
     /// A site URL (as the other methods return) made absolute, for feeds,
     /// the sitemap and data exports.
     pub fn absolute(&self, site_url: &str) -> String {
-        let rest = site_url.strip_prefix(&self.base).unwrap_or(site_url.trim_start_matches('/'));
+        let rest = site_url
+            .strip_prefix(&self.base)
+            .unwrap_or(site_url.trim_start_matches('/'));
         format!("{}{rest}", self.absolute_base)
     }
 
@@ -73,7 +75,10 @@ mod tests {
     #[test]
     fn every_url_carries_the_base() {
         let u = Urls::new("/repo/", "https://u.github.io/repo/");
-        assert_eq!(u.absolute(&u.event("e")), "https://u.github.io/repo/events/e/");
+        assert_eq!(
+            u.absolute(&u.event("e")),
+            "https://u.github.io/repo/events/e/"
+        );
         assert_eq!(u.article("a"), "/repo/articles/a/");
         assert_eq!(u.passage("a", "p3"), "/repo/articles/a/#p3");
         assert_eq!(u.page("/feed.xml"), "/repo/feed.xml");

@@ -27,7 +27,10 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
         let mut existing = p.clone();
         let mut tail = Vec::new();
         while !existing.exists() {
-            match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            match (
+                existing.file_name().map(|n| n.to_os_string()),
+                existing.parent(),
+            ) {
                 (Some(name), Some(parent)) => {
                     tail.push(name);
                     existing = parent.to_path_buf();
@@ -44,8 +47,12 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
     let root = absolute(root);
     let output = absolute(output);
     let refuse = |why: &str| {
-        Err(Diagnostic::error(output.display().to_string(), None, format!("refusing to use this output folder: {why}"))
-            .with_hint("choose a folder of its own, e.g. --output public (the default)"))
+        Err(Diagnostic::error(
+            output.display().to_string(),
+            None,
+            format!("refusing to use this output folder: {why}"),
+        )
+        .with_hint("choose a folder of its own, e.g. --output public (the default)"))
     };
     if output.parent().is_none() {
         return refuse("it is the file system root");
@@ -67,8 +74,15 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
         return refuse("it is a file");
     }
     // An existing folder that does not look like a site we built.
-    if output.is_dir() && !output.join(MARKER).exists() && fs::read_dir(&output).map(|mut d| d.next().is_some()).unwrap_or(false) {
-        return refuse("it is a non-empty folder that dossier did not build (no .dossier-site marker)");
+    if output.is_dir()
+        && !output.join(MARKER).exists()
+        && fs::read_dir(&output)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        return refuse(
+            "it is a non-empty folder that dossier did not build (no .dossier-site marker)",
+        );
     }
     Ok(())
 }
@@ -166,7 +180,10 @@ impl Staging {
 fn safe_relative(path: &str) -> io::Result<&Path> {
     let p = Path::new(path);
     if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe output path {path:?}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsafe output path {path:?}"),
+        ));
     }
     Ok(p)
 }
@@ -213,7 +230,13 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them
     // relative to the working directory, as std's rename does.
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
     };
     if rc == 0 {
         return Ok(());
@@ -247,7 +270,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("dossier");
         fs::create_dir_all(root.join("content")).unwrap();
-        for bad in [root.clone(), root.join("content"), root.join("content/x"), tmp.path().to_path_buf(), PathBuf::from("/")] {
+        for bad in [
+            root.clone(),
+            root.join("content"),
+            root.join("content/x"),
+            tmp.path().to_path_buf(),
+            PathBuf::from("/"),
+        ] {
             assert!(check_output(&root, &bad).is_err(), "{}", bad.display());
         }
         assert!(check_output(&root, &root.join("public")).is_ok());
@@ -283,9 +312,20 @@ mod tests {
         assert_eq!(fs::read(out.join("a/index.html")).unwrap(), b"one");
         s.commit().unwrap();
         assert_eq!(fs::read(out.join("a/index.html")).unwrap(), b"two");
-        assert_eq!(fs::metadata(out.join("b.txt")).unwrap().modified().unwrap(), before);
-        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-        assert_eq!(leftovers.len(), 2, "public and the lock file only: {leftovers:?}");
+        assert_eq!(
+            fs::metadata(out.join("b.txt")).unwrap().modified().unwrap(),
+            before
+        );
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            2,
+            "public and the lock file only: {leftovers:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,418 @@
+//! `dossier serve`: build, serve the output folder on loopback, rebuild on
+//! every save and reload open pages.
+//!
+//! The reload client is injected into HTML responses by the server, so the
+//! files on disk are exactly what `dossier build` writes. A failed rebuild
+//! keeps the previous site up and shows the errors in every open page.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::build::{BuildOptions, build};
+use crate::config::{CONFIG_FILE, Config};
+use crate::diagnostics::{Diagnostic, Severity};
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    pub output: Option<PathBuf>,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub open: bool,
+}
+
+/// What open pages are told: the site changed, or the build failed.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Notice {
+    kind: &'static str,
+    text: String,
+}
+
+struct Shared {
+    output: PathBuf,
+    base: String,
+    /// Diagnostics of the last failed build, shown in every page.
+    errors: RwLock<Option<String>>,
+    notices: broadcast::Sender<Notice>,
+}
+
+const CLIENT_JS: &str = include_str!("serve/reload.js");
+const PREFIX: &str = "__dossier/";
+
+pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
+    let root = options.root.clone();
+    let build_options = BuildOptions {
+        root: root.clone(),
+        output: options.output.clone(),
+        base_url: None,
+    };
+    let output = build_options.output();
+    let base = Config::load(&root)
+        .map(|c| c.base_path())
+        .unwrap_or_else(|_| "/".into());
+    let address = SocketAddr::new(options.bind, options.port);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Diagnostic::error("serve", None, format!("cannot start the server: {e}")))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(address))
+        .map_err(|e| {
+            Diagnostic::error(address.to_string(), None, format!("cannot listen: {e}"))
+                .with_hint("another program may use the port: try --port 8001")
+        })?;
+    let bound = listener.local_addr().unwrap_or(address);
+    let host = match bound.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    let url = format!("http://{host}:{}{base}", bound.port());
+    println!("{url}");
+    if !options.bind.is_loopback() {
+        eprintln!(
+            "warning: serving on {} is reachable from other machines",
+            options.bind
+        );
+    }
+
+    let (notices, _) = broadcast::channel(16);
+    let shared = Arc::new(Shared {
+        output: output.clone(),
+        base: base.clone(),
+        errors: RwLock::new(None),
+        notices,
+    });
+    rebuild(&build_options, &shared);
+
+    // The watcher thread owns rebuilding; the server only reads the output.
+    let watcher = watch(&root, &output, build_options, shared.clone())?;
+
+    if options.open {
+        let _ = open::that(&url);
+    }
+    let app = Router::new()
+        .route(&format!("{base}{PREFIX}events"), get(events))
+        .route(&format!("{base}{PREFIX}reload.js"), get(client_js))
+        .route(&format!("{base}{PREFIX}status"), get(status))
+        .fallback(get(file))
+        .with_state(shared);
+    let result = runtime.block_on(async {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    drop(watcher);
+    result.map_err(|e| Diagnostic::error(address.to_string(), None, format!("server stopped: {e}")))
+}
+
+fn rebuild(options: &BuildOptions, shared: &Shared) {
+    match build(options) {
+        Ok(report) => {
+            for d in &report.diagnostics {
+                eprintln!("{d}");
+            }
+            println!("{}", report.summary("rebuilt"));
+            *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = None;
+            let _ = shared.notices.send(Notice {
+                kind: "reload",
+                text: String::new(),
+            });
+        }
+        Err(diagnostics) => {
+            let text = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n");
+            eprintln!("{text}\nbuild failed; still serving the previous site");
+            *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+            let _ = shared.notices.send(Notice {
+                kind: "failed",
+                text,
+            });
+        }
+    }
+}
+
+type Debouncer = notify_debouncer_full::Debouncer<
+    notify_debouncer_full::notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
+/// Watches content/, templates/, static/ and dossier.toml; each burst of
+/// changes (debounced) gives one rebuild.
+fn watch(
+    root: &Path,
+    output: &Path,
+    options: BuildOptions,
+    shared: Arc<Shared>,
+) -> Result<Debouncer, Diagnostic> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let root_abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let output_abs = output
+        .canonicalize()
+        .unwrap_or_else(|_| output.to_path_buf());
+    let watched: Vec<PathBuf> = ["content", "templates", "static"]
+        .iter()
+        .map(|d| root_abs.join(d))
+        .collect();
+    let config = root_abs.join(CONFIG_FILE);
+    let relevant = {
+        let watched = watched.clone();
+        move |path: &Path| {
+            !path.starts_with(&output_abs)
+                && (path == config || watched.iter().any(|w| path.starts_with(w)))
+                && !path.file_name().is_some_and(|n| {
+                    n.to_string_lossy().starts_with('.') || n.to_string_lossy().ends_with('~')
+                })
+        }
+    };
+    let mut debouncer = new_debouncer(
+        Duration::from_millis(150),
+        None,
+        move |result: DebounceEventResult| {
+            if let Ok(events) = result
+                && events.iter().any(|e| {
+                    // Builds read every source: opening a file is not a change.
+                    !matches!(e.kind, EventKind::Access(_)) && e.paths.iter().any(|p| relevant(p))
+                })
+            {
+                let _ = tx.send(());
+            }
+        },
+    )
+    .map_err(|e| Diagnostic::error("serve", None, format!("cannot watch files: {e}")))?;
+    for dir in &watched {
+        if dir.is_dir() {
+            let _ = debouncer.watch(dir, RecursiveMode::Recursive);
+        }
+    }
+    // dossier.toml: watch the root itself, not recursively (editors replace files).
+    let _ = debouncer.watch(&root_abs, RecursiveMode::NonRecursive);
+
+    std::thread::spawn(move || {
+        while rx.recv().is_ok() {
+            // Coalesce changes that arrived while the last build ran.
+            while rx.try_recv().is_ok() {}
+            rebuild(&options, &shared);
+        }
+    });
+    Ok(debouncer)
+}
+
+async fn events(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let stream = BroadcastStream::new(shared.notices.subscribe()).filter_map(|notice| {
+        let notice = notice.ok()?;
+        let data = serde_json::to_string(&notice).ok()?;
+        Some(Ok::<_, std::convert::Infallible>(
+            SseEvent::default().event(notice.kind).data(data),
+        ))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn client_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        CLIENT_JS,
+    )
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let errors = shared
+        .errors
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let body = serde_json::json!({ "errors": errors }).to_string();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+}
+
+/// Maps a request path to a file under the output folder, or None when the
+/// path could leave it (`..`, backslashes, NUL, absolute parts, encoded or not).
+pub fn resolve(output: &Path, base: &str, request_path: &str) -> Option<PathBuf> {
+    let rest = request_path.strip_prefix(base).or_else(|| {
+        // "/repo" without the final slash is the site's root too.
+        (request_path == base.trim_end_matches('/')).then_some("")
+    })?;
+    let decoded = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?;
+    if decoded.contains('\\') || decoded.contains('\0') {
+        return None;
+    }
+    let mut path = output.to_path_buf();
+    for part in decoded.split('/') {
+        if part.is_empty() {
+            continue;
+        }
+        let component = Path::new(part).components().next()?;
+        if !matches!(component, Component::Normal(_)) || part == "." || part == ".." {
+            return None;
+        }
+        path.push(part);
+    }
+    Some(path)
+}
+
+async fn file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let request_path = uri.path();
+    if !request_path.starts_with(&shared.base) && request_path == "/" {
+        return redirect(&shared.base);
+    }
+    let Some(mut path) = resolve(&shared.output, &shared.base, request_path) else {
+        return not_found(&shared).await;
+    };
+    if path.is_dir() {
+        if !request_path.ends_with('/') {
+            return redirect(&format!("{request_path}/"));
+        }
+        path.push("index.html");
+    }
+    // Symbolic links must not lead out of the output folder either.
+    let inside = match (
+        tokio::fs::canonicalize(&path).await,
+        tokio::fs::canonicalize(&shared.output).await,
+    ) {
+        (Ok(file), Ok(root)) => file.starts_with(root),
+        _ => false,
+    };
+    if !inside {
+        return not_found(&shared).await;
+    }
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => respond(&shared, &path, bytes, StatusCode::OK),
+        Err(_) => not_found(&shared).await,
+    }
+}
+
+async fn not_found(shared: &Shared) -> Response {
+    let page = shared.output.join("404.html");
+    match tokio::fs::read(&page).await {
+        Ok(bytes) => respond(shared, &page, bytes, StatusCode::NOT_FOUND),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn respond(shared: &Shared, path: &Path, bytes: Vec<u8>, status: StatusCode) -> Response {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let is_html = mime.essence_str() == "text/html";
+    let content_type = match mime.type_() {
+        mime_guess::mime::TEXT => format!("{}; charset=utf-8", mime.essence_str()),
+        _ if mime.essence_str() == "application/javascript" => {
+            "text/javascript; charset=utf-8".into()
+        }
+        _ => mime.essence_str().to_string(),
+    };
+    let body = if is_html {
+        inject_client(&shared.base, bytes)
+    } else {
+        bytes
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Adds the reload client before `</body>` (or at the end).
+pub fn inject_client(base: &str, mut html: Vec<u8>) -> Vec<u8> {
+    let tag =
+        format!("<script src=\"{base}{PREFIX}reload.js\" data-base=\"{base}\" defer></script>");
+    let at = html
+        .windows(7)
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
+        .unwrap_or(html.len());
+    html.splice(at..at, tag.into_bytes());
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_inside_and_refuses_traversal() {
+        let out = Path::new("/site");
+        assert_eq!(
+            resolve(out, "/", "/articles/a/"),
+            Some(PathBuf::from("/site/articles/a"))
+        );
+        assert_eq!(
+            resolve(out, "/repo/", "/repo/x%20y.html"),
+            Some(PathBuf::from("/site/x y.html"))
+        );
+        assert_eq!(
+            resolve(out, "/repo/", "/repo"),
+            Some(PathBuf::from("/site"))
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/a/%2E%2E/%2E%2E/x",
+            "/..%2fx",
+            "/a%5c..%5cx",
+            "/%00",
+            "/a/./b",
+        ] {
+            assert_eq!(resolve(out, "/", bad), None, "{bad}");
+        }
+        assert_eq!(resolve(out, "/repo/", "/other/x"), None);
+    }
+
+    #[test]
+    fn injects_before_body_end() {
+        let html = inject_client("/r/", b"<html><body>x</body></html>".to_vec());
+        let html = String::from_utf8(html).unwrap();
+        assert!(
+            html.contains("x<script src=\"/r/__dossier/reload.js\""),
+            "{html}"
+        );
+        assert!(html.ends_with("</script></body></html>"));
+    }
+}
