@@ -24,7 +24,8 @@ pub struct Lexicon {
     by_first_word: HashMap<String, Vec<usize>>,
     /// One-word stems, keyed by the stem.
     by_stem: HashMap<String, Vec<usize>>,
-    longest_stem: usize,
+    /// Distinct stem lengths in chars, so each word is cut only where a stem could end.
+    stem_lengths: Vec<usize>,
 }
 
 /// Lowercase words of `text`, as char-boundary-safe owned strings.
@@ -51,7 +52,7 @@ impl Lexicon {
                 }
                 let index = lexicon.terms.len();
                 if stem_last && words.len() == 1 {
-                    lexicon.longest_stem = lexicon.longest_stem.max(words[0].chars().count());
+                    lexicon.stem_lengths.push(words[0].chars().count());
                     lexicon
                         .by_stem
                         .entry(words[0].clone())
@@ -71,6 +72,8 @@ impl Lexicon {
                 });
             }
         }
+        lexicon.stem_lengths.sort_unstable();
+        lexicon.stem_lengths.dedup();
         lexicon
     }
 
@@ -98,8 +101,17 @@ impl Lexicon {
                 }
             }
             if !self.by_stem.is_empty() {
-                let prefix_ends = word.char_indices().map(|(i, c)| i + c.len_utf8());
-                for end in prefix_ends.take(self.longest_stem) {
+                let mut lengths = self.stem_lengths.iter().peekable();
+                for (n, end) in word
+                    .char_indices()
+                    .map(|(i, c)| i + c.len_utf8())
+                    .enumerate()
+                {
+                    let Some(&&want) = lengths.peek() else { break };
+                    if n + 1 < want {
+                        continue;
+                    }
+                    lengths.next();
                     if let Some(terms) = self.by_stem.get(&word[..end]) {
                         spans.extend(terms.iter().map(|&t| (i, i + 1, self.terms[t].target)));
                     }

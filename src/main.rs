@@ -30,6 +30,9 @@ enum Command {
         /// Publish under this URL, e.g. https://user.github.io/repo/
         #[arg(long)]
         base_url: Option<String>,
+        /// Print the time spent in each stage.
+        #[arg(long)]
+        timings: bool,
     },
     /// Check everything a build checks; write nothing.
     Check,
@@ -88,7 +91,11 @@ fn fail(diagnostics: Vec<Diagnostic>) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { output, base_url } => {
+        Command::Build {
+            output,
+            base_url,
+            timings,
+        } => {
             let options = dossier::BuildOptions {
                 root: cli.root,
                 output,
@@ -98,6 +105,19 @@ fn main() -> ExitCode {
                 Ok(report) => {
                     print_diagnostics(&report.diagnostics);
                     println!("{}", report.summary("built"));
+                    if timings {
+                        let t = &report.timings;
+                        for (stage, d) in [
+                            ("load", t.load),
+                            ("normalize", t.normalize),
+                            ("annotate", t.annotate),
+                            ("index", t.index),
+                            ("render", t.render),
+                            ("write", t.write),
+                        ] {
+                            println!("  {stage:<10} {:>8.1} ms", d.as_secs_f64() * 1000.0);
+                        }
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(diagnostics) => fail(diagnostics),

@@ -560,6 +560,9 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
     let mut events: Vec<MdEvent> = Vec::new();
     let mut text = String::new();
     let mut heading = false;
+    // Only blocks with raw HTML or links need the (costly) sanitizer;
+    // pulldown-cmark escapes everything else itself.
+    let mut risky = false;
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     for event in Parser::new_ext(body, options) {
@@ -568,10 +571,12 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
                 if depth == 0 {
                     heading = matches!(tag, Tag::Heading { .. });
                 }
+                risky |= matches!(tag, Tag::Link { .. } | Tag::Image { .. });
                 depth += 1;
             }
             MdEvent::End(_) => depth = depth.saturating_sub(1),
             MdEvent::Text(t) | MdEvent::Code(t) => text.push_str(t),
+            MdEvent::Html(_) | MdEvent::InlineHtml(_) => risky = true,
             MdEvent::SoftBreak | MdEvent::HardBreak => text.push(' '),
             _ => {}
         }
@@ -585,7 +590,11 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
             if plain.is_empty() && html.trim().is_empty() {
                 continue;
             }
-            let html = sanitize_html(&html);
+            let html = if std::mem::take(&mut risky) {
+                sanitize_html(&html)
+            } else {
+                html
+            };
             if plain.is_empty() && html.trim().is_empty() {
                 continue;
             }
