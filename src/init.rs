@@ -21,7 +21,14 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("content/themes.toml", include_str!("init/themes.toml")),
     ("content/entities.toml", include_str!("init/entities.toml")),
-    (".gitignore", "/public\n/.dossier-cache\n"),
+    (
+        ".gitignore",
+        "/public\n/.public.dossier-*\n/.dossier-cache\n",
+    ),
+    (
+        ".github/workflows/pages.yml",
+        include_str!("init/pages.yml"),
+    ),
 ];
 
 pub fn init(dir: &Path) -> Result<(), Diagnostic> {

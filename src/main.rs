@@ -74,6 +74,44 @@ enum Command {
     },
 }
 
+/// Progress for builds that take more than a moment; silent when stderr is
+/// not a terminal (CI logs stay clean).
+struct Spinner {
+    bar: indicatif::ProgressBar,
+    shown: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Spinner {
+    fn start(message: &'static str) -> Spinner {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message);
+        let shown = std::sync::Arc::new(AtomicBool::new(true));
+        let (delayed, flag) = (bar.clone(), shown.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            if flag.load(Ordering::Relaxed) {
+                delayed.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                delayed.enable_steady_tick(std::time::Duration::from_millis(120));
+            }
+        });
+        Spinner { bar, shown }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.shown
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.bar.finish_and_clear();
+    }
+}
+
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
     for d in diagnostics {
         eprintln!("{d}");
@@ -101,7 +139,10 @@ fn main() -> ExitCode {
                 output,
                 base_url,
             };
-            match dossier::build(&options) {
+            let spinner = Spinner::start("building");
+            let result = dossier::build(&options);
+            drop(spinner);
+            match result {
                 Ok(report) => {
                     print_diagnostics(&report.diagnostics);
                     println!("{}", report.summary("built"));

@@ -732,8 +732,13 @@ impl<'a> Renderer<'a> {
                     citing.insert(c.event);
                     let mark_id = format!("q-{}-{}", event.slug, c.citation + 1);
                     spans.push((citation.span.0, citation.span.1, mark_id.clone()));
-                    cited_by.push(serde_json::json!({"href": ix.urls.event(&event.slug), "title": event.title,
-                        "date_display": date_display(Some(&event.date)), "n": c.citation + 1, "mark": mark_id}));
+                    // One entry per event, with a marker per citation of this paragraph.
+                    let marker = serde_json::json!({"n": c.citation + 1, "mark": mark_id});
+                    match cited_by.iter_mut().find(|v: &&mut serde_json::Value| v["event"] == c.event) {
+                        Some(entry) => entry["marks"].as_array_mut().into_iter().for_each(|m| m.push(marker.clone())),
+                        None => cited_by.push(serde_json::json!({"event": c.event, "href": ix.urls.event(&event.slug),
+                            "title": event.title, "date_display": date_display(Some(&event.date)), "marks": [marker]})),
+                    }
                     if let Some(note) = &citation.note {
                         notes.push(serde_json::json!({"text": note, "event": event.title, "href": ix.urls.event(&event.slug)}));
                     }
