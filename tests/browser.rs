@@ -1,0 +1,239 @@
+//! The example dossier in a real browser, and through the Nu HTML Checker.
+//!
+//! Builds the example site (the repository root) with the `dossier` binary
+//! under a GitHub Pages project base URL, then
+//! - `browser_suite`: runs `node tests/browser/run.mjs SITE` (headless Chromium
+//!   through playwright-core, axe-core; see tests/browser/README.md);
+//! - `html_is_valid`: runs `java -jar vnu.jar --errors-only --skip-non-html SITE`.
+//!
+//! Needs node and npm, Chromium at /usr/bin/chromium (or $CHROMIUM) and java;
+//! `npm ci` in tests/browser is run here when node_modules is missing or stale.
+//! Missing tools fail the tests with how to install them, unless
+//! DOSSIER_SKIP_BROWSER=1 is set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const BASE_URL: &str = "https://example.github.io/dossier-demo/";
+const INSTALL_HINT: &str = "install the browser-test tools (Debian, as root: `apt-get update && apt-get install -y chromium nodejs npm default-jre-headless`; `bash .ci/run` does this), or set DOSSIER_SKIP_BROWSER=1 to skip the browser tests";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn browser_dir() -> PathBuf {
+    repo().join("tests/browser")
+}
+
+/// True when the browser tests are to be skipped (DOSSIER_SKIP_BROWSER=1).
+fn skipped(test: &str) -> bool {
+    let skip = std::env::var("DOSSIER_SKIP_BROWSER").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("{test}: skipped (DOSSIER_SKIP_BROWSER=1)");
+    }
+    skip
+}
+
+/// Runs `program --version`-style probe; panics with an install hint if absent.
+fn require_tool(program: &str, args: &[&str]) {
+    let found = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "`{program}` was not found or does not run: {INSTALL_HINT}"
+    );
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "Chromium not found at {}: {INSTALL_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// `npm ci` in tests/browser, once per test run, when node_modules is missing
+/// or older than package-lock.json. Scripts are not run: vnu-jar's would try
+/// to download a JDK, and the system's java is used instead.
+fn npm_ci() {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if *done {
+        return;
+    }
+    let dir = browser_dir();
+    let installed = dir.join("node_modules/.package-lock.json");
+    let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    let fresh = match (
+        modified(&installed),
+        modified(&dir.join("package-lock.json")),
+    ) {
+        (Some(have), Some(want)) => have >= want,
+        _ => false,
+    };
+    if !fresh {
+        require_tool("npm", &["--version"]);
+        eprintln!("running npm ci in {}", dir.display());
+        let out = Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm ci could not start");
+        assert!(
+            out.status.success(),
+            "npm ci in {} failed:\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    *done = true;
+}
+
+/// Builds the example dossier into a fresh temporary folder.
+fn build_site() -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("tempdir");
+    let site = out.path().join("site");
+    let result = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .arg("build")
+        .arg("--root")
+        .arg(repo())
+        .arg("--output")
+        .arg(&site)
+        .args(["--base-url", BASE_URL])
+        .output()
+        .expect("run dossier build");
+    assert!(
+        result.status.success(),
+        "dossier build failed:\n{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        site.join("index.html").is_file(),
+        "the build wrote no index.html"
+    );
+    out
+}
+
+/// Runs a command with a time limit, returning its output.
+fn run_with_limit(mut cmd: Command, limit: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("{shown}: {e}")),
+        Err(_) => {
+            // SAFETY: kill(2) on the child's pid, which we started and still own.
+            unsafe { libc::kill(id as i32, libc::SIGKILL) };
+            panic!("{shown} did not finish within {}s", limit.as_secs());
+        }
+    }
+}
+
+#[test]
+fn browser_suite() {
+    if skipped("browser_suite") {
+        return;
+    }
+    require_tool("node", &["--version"]);
+    let chromium = chromium();
+    npm_ci();
+    let out = build_site();
+    let site = out.path().join("site");
+
+    let started = Instant::now();
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir().join("run.mjs"))
+        .arg(&site)
+        .env("CHROMIUM", &chromium)
+        .current_dir(repo());
+    let result = run_with_limit(cmd, Duration::from_secs(180));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    eprintln!("browser suite took {:.1}s", started.elapsed().as_secs_f64());
+    let failures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL") || l.starts_with("    "))
+        .collect();
+    assert!(
+        result.status.success(),
+        "the browser suite failed (exit {:?}; full report above):\n{}\n{stderr}",
+        result.status.code(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn html_is_valid() {
+    if skipped("html_is_valid") {
+        return;
+    }
+    require_tool("java", &["-version"]);
+    npm_ci();
+    let jar = browser_dir().join("node_modules/vnu-jar/build/dist/vnu.jar");
+    assert!(
+        jar.is_file(),
+        "{} is missing: run `npm ci` in tests/browser",
+        jar.display()
+    );
+    let out = build_site();
+    let site = out.path().join("site");
+    let pages = walk_html(&site);
+    assert!(pages > 10, "only {pages} HTML pages were built");
+
+    let started = Instant::now();
+    let mut cmd = Command::new("java");
+    cmd.arg("-jar")
+        .arg(&jar)
+        .args(["--errors-only", "--skip-non-html", "--format", "gnu"])
+        .arg(&site);
+    let result = run_with_limit(cmd, Duration::from_secs(120));
+    let messages = format!(
+        "{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    )
+    .replace(&format!("file:{}/", site.display()), "");
+    eprintln!(
+        "vnu checked {pages} HTML pages in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        result.status.success() && messages.trim().is_empty(),
+        "the Nu HTML Checker found errors in the built site:\n{messages}"
+    );
+}
+
+fn walk_html(dir: &Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("read site folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            n += walk_html(&path);
+        } else if path.extension().is_some_and(|e| e == "html") {
+            n += 1;
+        }
+    }
+    n
+}
