@@ -776,6 +776,14 @@ impl<'a> Renderer<'a> {
         let mut ctx = Context::new();
         ctx.insert("article", &article);
         ctx.insert("events", &events);
+        let related: Vec<&ArticleCard> = match ix.chronology_position[i] {
+            Some(pos) => self.related_articles(&r.themes, &r.entities, pos, &[i]),
+            None => Vec::new(),
+        }
+        .into_iter()
+        .map(|j| &self.article_cards[j])
+        .collect();
+        ctx.insert("related", &related);
         ctx.insert("previous", &ix.previous(i).map(link));
         ctx.insert("next", &ix.next(i).map(link));
         self.page(
@@ -820,6 +828,21 @@ impl<'a> Renderer<'a> {
         let mut ctx = Context::new();
         ctx.insert("event", &view);
         ctx.insert("related", &related);
+        let cited: Vec<usize> = event
+            .citations
+            .iter()
+            .filter_map(|c| ix.record_by_id.get(&c.article).copied())
+            .collect();
+        // Around the event's date: the first article of its month or later.
+        let around = ix
+            .chronology
+            .partition_point(|&r| ix.records[r].month.as_deref() < Some(event.month.as_str()));
+        let related_articles: Vec<&ArticleCard> = self
+            .related_articles(&event.themes, &event.entities, around, &cited)
+            .into_iter()
+            .map(|j| &self.article_cards[j])
+            .collect();
+        ctx.insert("related_articles", &related_articles);
         self.page(
             format!("events/{}/index.html", event.slug),
             "event.html",
@@ -828,35 +851,79 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    /// Events sharing themes or entities, closest in time first.
+    /// Events sharing themes or entities, closest in time first. Only a
+    /// window of events around this one is scored: related means near in
+    /// time too, and the cost stays flat as the dossier grows.
     fn related_events(&self, e: usize) -> Vec<usize> {
         let ix = self.index;
         let event = &ix.events[e];
-        let mut scored: Vec<(usize, i64, usize)> = ix
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != e)
-            .filter_map(|(j, other)| {
-                let shared = other
-                    .themes
-                    .iter()
-                    .filter(|t| event.themes.contains(t))
-                    .count()
-                    + other
-                        .entities
-                        .iter()
-                        .filter(|s| event.entities.contains(s))
-                        .count();
-                (shared > 0).then(|| {
-                    let distance = (j as i64 - e as i64).abs();
-                    (shared, distance, j)
-                })
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        scored.into_iter().take(5).map(|(_, _, j)| j).collect()
+        let window =
+            e.saturating_sub(RELATED_WINDOW)..(e + RELATED_WINDOW + 1).min(ix.events.len());
+        let candidates = window.filter(|&j| j != e).map(|j| {
+            let other = &ix.events[j];
+            (
+                j,
+                j.abs_diff(e),
+                overlap(
+                    &event.themes,
+                    &event.entities,
+                    &other.themes,
+                    &other.entities,
+                ),
+            )
+        });
+        best_related(candidates)
     }
+
+    /// Articles sharing entities or themes, near in time: around the
+    /// article itself in the chronology, or around the event's month.
+    fn related_articles(
+        &self,
+        themes: &[String],
+        entities: &[String],
+        around: usize,
+        exclude: &[usize],
+    ) -> Vec<usize> {
+        let ix = self.index;
+        let window = around.saturating_sub(RELATED_WINDOW)
+            ..(around + RELATED_WINDOW + 1).min(ix.chronology.len());
+        let candidates = window.filter_map(|pos| {
+            let r = ix.chronology[pos];
+            (!exclude.contains(&r)).then(|| {
+                let other = &ix.records[r];
+                (
+                    r,
+                    pos.abs_diff(around),
+                    overlap(themes, entities, &other.themes, &other.entities),
+                )
+            })
+        });
+        best_related(candidates)
+    }
+}
+
+/// How many neighbours on each side are scored for "related".
+const RELATED_WINDOW: usize = 60;
+
+/// Shared entities count double: they are more specific than themes.
+fn overlap(
+    themes: &[String],
+    entities: &[String],
+    other_themes: &[String],
+    other_entities: &[String],
+) -> usize {
+    2 * other_entities
+        .iter()
+        .filter(|s| entities.contains(s))
+        .count()
+        + other_themes.iter().filter(|t| themes.contains(t)).count()
+}
+
+/// (index, distance in time, score): the five best, ties to the nearest.
+fn best_related(candidates: impl Iterator<Item = (usize, usize, usize)>) -> Vec<usize> {
+    let mut scored: Vec<(usize, usize, usize)> = candidates.filter(|c| c.2 > 0).collect();
+    scored.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+    scored.into_iter().take(5).map(|(j, _, _)| j).collect()
 }
 
 /// Escaped text with `<mark>` around cited spans; overlapping spans merge
