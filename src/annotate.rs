@@ -187,6 +187,15 @@ impl Annotator<'_> {
                 ok = false;
                 continue;
             };
+            if fold(&c.quote).text.is_empty() {
+                diagnostics.push(
+                    Diagnostic::error(path, quote_line, "quote is empty").with_hint(
+                        "copy the passage this event rests on, verbatim, from the article",
+                    ),
+                );
+                ok = false;
+                continue;
+            }
             match locate(record, &c.quote) {
                 Located::Once { paragraph, span } => {
                     entities.extend(self.entities.matches(&c.quote));
@@ -320,7 +329,8 @@ impl Annotator<'_> {
         articles: &HashMap<&str, &Record>,
         event_slugs: &HashMap<&str, &str>,
     ) -> Result<String, String> {
-        let target = &dest[2..];
+        let decoded = percent_encoding::percent_decode_str(&dest[2..]).decode_utf8_lossy();
+        let target = decoded.as_ref();
         let (target, fragment) = match target.split_once('#') {
             Some((t, f)) => (t, Some(f)),
             None => (target, None),

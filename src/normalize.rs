@@ -239,6 +239,7 @@ impl Normalizer {
 
         // Date: annotation first, then the clipping's own `date` prefix.
         let (prefix_date, body) = strip_date_prefix(body);
+        let malformed_prefix = matches!(prefix_date, Some(Err(_)));
         if let Some(Err(bad)) = &prefix_date {
             diagnostics.push(
                 Diagnostic::error(
@@ -265,7 +266,7 @@ impl Normalizer {
             },
             None => prefix_date.and_then(Result::ok),
         };
-        if date.is_none() && meta.date.is_none() {
+        if date.is_none() && meta.date.is_none() && !malformed_prefix {
             diagnostics.push(
                 Diagnostic::warning(path, Some(1), "no date; the article is listed as undated")
                     .with_hint(format!(

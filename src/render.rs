@@ -294,7 +294,11 @@ impl<'a> Renderer<'a> {
 
     /// Renders every page into `sink`. Errors name the template and page.
     pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
+        let t = std::time::Instant::now();
         let pages = self.pages();
+        if std::env::var_os("DOSSIER_PROFILE").is_some() {
+            eprintln!("contexts: {:?}", t.elapsed());
+        }
         let count = pages.len();
         let errors: Vec<Diagnostic> = pages
             .into_par_iter()
@@ -926,36 +930,58 @@ fn best_related(candidates: impl Iterator<Item = (usize, usize, usize)>) -> Vec<
     scored.into_iter().take(5).map(|(j, _, _)| j).collect()
 }
 
-/// Escaped text with `<mark>` around cited spans; overlapping spans merge
-/// into one mark (named after the first).
+/// Escaped text with a `<mark id>` around every cited span. Marks must nest
+/// to be HTML, so a span that crosses an earlier one grows back to contain
+/// it: every mark still holds its whole quote, and identical or inner
+/// quotes get marks of their own inside.
 fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
-    spans.sort();
-    let mut merged: Vec<(usize, usize, String)> = Vec::new();
-    for (s, e, id) in spans {
-        match merged.last_mut() {
-            Some(last) if s < last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e, id)),
+    spans.retain(|(s, e, _)| {
+        s < e && *e <= text.len() && text.is_char_boundary(*s) && text.is_char_boundary(*e)
+    });
+    loop {
+        let mut changed = false;
+        for a in 0..spans.len() {
+            for b in 0..spans.len() {
+                let (sa, ea) = (spans[a].0, spans[a].1);
+                let (sb, eb) = (spans[b].0, spans[b].1);
+                if sa < sb && sb < ea && ea < eb {
+                    spans[b].0 = sa;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
         }
     }
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut html = String::with_capacity(text.len() + 64);
     let mut at = 0;
-    for (s, e, id) in merged {
-        let (s, e) = (s.min(text.len()), e.min(text.len()));
-        if s < at || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
-            continue;
-        }
-        html.push_str(&escape_html(&text[at..s]));
+    let mut open: Vec<usize> = Vec::new(); // ends of the marks now open
+    let mut close_until =
+        |html: &mut String, at: &mut usize, open: &mut Vec<usize>, limit: usize| {
+            while let Some(&end) = open.last() {
+                if end > limit {
+                    break;
+                }
+                html.push_str(&escape_html(&text[*at..end]));
+                html.push_str("</mark>");
+                *at = end;
+                open.pop();
+            }
+        };
+    for (start, end, id) in spans {
+        close_until(&mut html, &mut at, &mut open, start);
+        html.push_str(&escape_html(&text[at..start]));
         html.push_str(&format!("<mark id=\"{}\">", escape_html(&id)));
-        html.push_str(&escape_html(&text[s..e]));
-        html.push_str("</mark>");
-        at = e;
+        at = start;
+        open.push(end);
     }
+    close_until(&mut html, &mut at, &mut open, text.len());
     html.push_str(&escape_html(&text[at..]));
     html
 }
 
-/// Tera's syntax and rendering errors carry the template and line; point
-/// the diagnostic at the file the template came from.
 /// Text into HTML: the five characters that can change markup.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
@@ -1014,8 +1040,25 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_marks_merge() {
+    fn overlapping_marks_nest_and_keep_their_ids() {
+        // Crossing: "two" grows back to contain "one".
         let html = highlight("abcdef", vec![(1, 4, "one".into()), (3, 5, "two".into())]);
-        assert_eq!(html, "a<mark id=\"one\">bcde</mark>f");
+        assert_eq!(
+            html,
+            "a<mark id=\"two\"><mark id=\"one\">bcd</mark>e</mark>f"
+        );
+        // Inner and identical spans get marks of their own.
+        let html = highlight(
+            "abcdef",
+            vec![
+                (1, 5, "outer".into()),
+                (2, 3, "inner".into()),
+                (1, 5, "same".into()),
+            ],
+        );
+        assert_eq!(
+            html,
+            "a<mark id=\"outer\"><mark id=\"same\">b<mark id=\"inner\">c</mark>de</mark></mark>f"
+        );
     }
 }
