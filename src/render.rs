@@ -958,7 +958,7 @@ fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
     let mut html = String::with_capacity(text.len() + 64);
     let mut at = 0;
     let mut open: Vec<usize> = Vec::new(); // ends of the marks now open
-    let mut close_until =
+    let close_until =
         |html: &mut String, at: &mut usize, open: &mut Vec<usize>, limit: usize| {
             while let Some(&end) = open.last() {
                 if end > limit {
