@@ -958,18 +958,17 @@ fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
     let mut html = String::with_capacity(text.len() + 64);
     let mut at = 0;
     let mut open: Vec<usize> = Vec::new(); // ends of the marks now open
-    let close_until =
-        |html: &mut String, at: &mut usize, open: &mut Vec<usize>, limit: usize| {
-            while let Some(&end) = open.last() {
-                if end > limit {
-                    break;
-                }
-                html.push_str(&escape_html(&text[*at..end]));
-                html.push_str("</mark>");
-                *at = end;
-                open.pop();
+    let close_until = |html: &mut String, at: &mut usize, open: &mut Vec<usize>, limit: usize| {
+        while let Some(&end) = open.last() {
+            if end > limit {
+                break;
             }
-        };
+            html.push_str(&escape_html(&text[*at..end]));
+            html.push_str("</mark>");
+            *at = end;
+            open.pop();
+        }
+    };
     for (start, end, id) in spans {
         close_until(&mut html, &mut at, &mut open, start);
         html.push_str(&escape_html(&text[at..start]));
