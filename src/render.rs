@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::{Context, Tera, Value};
 
 use crate::diagnostics::Diagnostic;
 use crate::index::{Group, SiteIndex, outlet_slug};
@@ -96,6 +96,33 @@ pub struct Renderer<'a> {
     origins: BTreeMap<String, String>,
     article_cards: Vec<ArticleCard>,
     event_cards: Vec<EventCard>,
+    /// The cards as template values, converted once: lists clone them
+    /// (a reference count), so a page listing thousands costs little.
+    article_values: Vec<Value>,
+    event_values: Vec<Value>,
+}
+
+/// Every page of the site, by what it shows. Contexts are built from a job
+/// inside the parallel render loop, never all at once.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Index,
+    Timeline,
+    Articles,
+    Article(usize),
+    Event(usize),
+    Months,
+    Month(usize),
+    Themes,
+    Theme(usize),
+    Entities,
+    Entity(usize),
+    Outlets,
+    Outlet(usize),
+    Language(usize),
+    Sitemap,
+    Feed,
+    NotFound,
 }
 
 /// One page to render: its output path, template and context.
@@ -198,6 +225,8 @@ impl<'a> Renderer<'a> {
             origins,
             article_cards: Vec::new(),
             event_cards: Vec::new(),
+            article_values: Vec::new(),
+            event_values: Vec::new(),
         };
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
@@ -208,6 +237,16 @@ impl<'a> Renderer<'a> {
             .collect();
         renderer.event_cards = (0..index.events.len())
             .map(|i| renderer.make_event_card(i))
+            .collect();
+        renderer.article_values = renderer
+            .article_cards
+            .par_iter()
+            .map(Value::from_serializable)
+            .collect();
+        renderer.event_values = renderer
+            .event_cards
+            .par_iter()
+            .map(Value::from_serializable)
             .collect();
         Ok(renderer)
     }
@@ -281,28 +320,33 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn cards(&self, group: &Group) -> (Vec<&EventCard>, Vec<&ArticleCard>) {
-        (
-            group.events.iter().map(|&e| &self.event_cards[e]).collect(),
-            group
-                .records
+    fn article_list(&self, records: &[usize]) -> Value {
+        Value::from(
+            records
                 .iter()
-                .map(|&r| &self.article_cards[r])
-                .collect(),
+                .map(|&r| self.article_values[r].clone())
+                .collect::<Vec<_>>(),
         )
     }
 
-    /// Renders every page into `sink`. Errors name the template and page.
+    fn event_list(&self, events: &[usize]) -> Value {
+        Value::from(
+            events
+                .iter()
+                .map(|&e| self.event_values[e].clone())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Renders every page into `sink`, in parallel. Errors name the
+    /// template and the page.
     pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
-        let t = std::time::Instant::now();
-        let pages = self.pages();
-        if std::env::var_os("DOSSIER_PROFILE").is_some() {
-            eprintln!("contexts: {:?}", t.elapsed());
-        }
-        let count = pages.len();
-        let errors: Vec<Diagnostic> = pages
+        let jobs = self.jobs();
+        let count = jobs.len();
+        let errors: Vec<Diagnostic> = jobs
             .into_par_iter()
-            .filter_map(|page| {
+            .filter_map(|job| {
+                let page = self.build(job);
                 let result = self
                     .tera
                     .render(page.template, &page.context)
@@ -341,181 +385,213 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn pages(&self) -> Vec<Page> {
+    fn jobs(&self) -> Vec<Job> {
         let ix = self.index;
-        let mut pages = vec![
-            self.index_page(),
-            self.timeline_page(),
-            self.articles_page(),
+        let mut jobs = vec![
+            Job::Index,
+            Job::Timeline,
+            Job::Articles,
+            Job::Months,
+            Job::Themes,
+            Job::Entities,
+            Job::Outlets,
         ];
-        pages.extend((0..ix.records.len()).map(|i| self.article_page(i)));
-        pages.extend((0..ix.events.len()).map(|e| self.event_page(e)));
+        jobs.extend((0..ix.records.len()).map(Job::Article));
+        jobs.extend((0..ix.events.len()).map(Job::Event));
+        jobs.extend((0..ix.months.len()).map(Job::Month));
+        jobs.extend((0..ix.themes.len()).map(Job::Theme));
+        jobs.extend((0..ix.entities.len()).map(Job::Entity));
+        jobs.extend((0..ix.outlets.len()).map(Job::Outlet));
+        jobs.extend((0..ix.by_language.len()).map(Job::Language));
+        jobs.extend([Job::Sitemap, Job::Feed, Job::NotFound]);
+        jobs
+    }
 
-        // Months.
-        let month_keys: Vec<&String> = ix.months.keys().collect();
-        let mut ctx = Context::new();
-        let months: Vec<_> = month_keys
-            .iter()
-            .rev()
-            .map(|k| {
-                let g = &ix.months[*k];
-                serde_json::json!({"href": ix.urls.month(k), "name": month_key_display(k), "key": k,
-                    "articles": g.records.len(), "events": g.events.len()})
-            })
-            .collect();
-        ctx.insert("months", &months);
-        pages.push(self.page("months/index.html".into(), "months.html", "Months", ctx));
-        for (pos, key) in month_keys.iter().enumerate() {
-            let (events, articles) = self.cards(&ix.months[*key]);
-            let mut ctx = Context::new();
-            ctx.insert("events", &events);
-            ctx.insert("articles", &articles);
-            ctx.insert("key", key);
-            let link = |k: &&String| Link {
-                href: ix.urls.month(k),
-                name: month_key_display(k),
-            };
-            ctx.insert(
-                "previous",
-                &pos.checked_sub(1).and_then(|p| month_keys.get(p)).map(link),
-            );
-            ctx.insert("next", &month_keys.get(pos + 1).map(link));
-            let name = month_key_display(key);
-            pages.push(self.page(format!("months/{key}/index.html"), "month.html", &name, ctx));
+    /// Output path of a job's page, relative to the site root.
+    fn path(&self, job: Job) -> String {
+        let ix = self.index;
+        match job {
+            Job::Index => "index.html".into(),
+            Job::Timeline => "timeline/index.html".into(),
+            Job::Articles => "articles/index.html".into(),
+            Job::Article(i) => format!("articles/{}/index.html", ix.records[i].slug),
+            Job::Event(e) => format!("events/{}/index.html", ix.events[e].slug),
+            Job::Months => "months/index.html".into(),
+            Job::Month(m) => format!("months/{}/index.html", self.month_key(m)),
+            Job::Themes => "themes/index.html".into(),
+            Job::Theme(t) => format!("themes/{}/index.html", ix.themes[t].slug),
+            Job::Entities => "entities/index.html".into(),
+            Job::Entity(e) => format!("entities/{}/index.html", ix.entities[e].slug),
+            Job::Outlets => "outlets/index.html".into(),
+            Job::Outlet(o) => format!("outlets/{}/index.html", ix.outlets[o].slug),
+            Job::Language(l) => format!("languages/{}/index.html", self.language_code(l)),
+            Job::Sitemap => "sitemap.xml".into(),
+            Job::Feed => "feed.xml".into(),
+            Job::NotFound => "404.html".into(),
         }
+    }
 
-        // Themes.
-        let mut ctx = Context::new();
-        let themes: Vec<_> = ix
-            .themes
-            .iter()
-            .map(|t| {
-                let g = &ix.by_theme[&t.slug];
-                serde_json::json!({"href": ix.urls.theme(&t.slug), "name": t.name, "description": t.description,
-                    "articles": g.records.len(), "events": g.events.len()})
-            })
-            .collect();
-        ctx.insert("themes", &themes);
-        pages.push(self.page("themes/index.html".into(), "themes.html", "Themes", ctx));
-        for t in &ix.themes {
-            let group = &ix.by_theme[&t.slug];
-            let (months, undated) = self.by_month(group);
-            let mut ctx = Context::new();
-            ctx.insert("theme", t);
-            ctx.insert("months", &months);
-            ctx.insert("undated", &undated);
-            pages.push(self.page(
-                format!("themes/{}/index.html", t.slug),
-                "theme.html",
-                &t.name,
-                ctx,
-            ));
-        }
+    fn month_key(&self, m: usize) -> &str {
+        self.index
+            .months
+            .keys()
+            .nth(m)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
 
-        // Entities, grouped by kind on the list page.
-        let mut kinds: BTreeSet<&str> = BTreeSet::new();
-        for e in &ix.entities {
-            kinds.insert(&e.kind);
-        }
-        let groups: Vec<_> = kinds
-            .iter()
-            .map(|kind| {
-                let mut items: Vec<_> = ix
-                    .entities
+    fn language_code(&self, l: usize) -> &str {
+        self.index
+            .by_language
+            .keys()
+            .nth(l)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    fn build(&self, job: Job) -> Page {
+        let ix = self.index;
+        let path = self.path(job);
+        match job {
+            Job::Index => self.index_page(),
+            Job::Timeline => self.timeline_page(),
+            Job::Articles => self.articles_page(),
+            Job::Article(i) => self.article_page(i),
+            Job::Event(e) => self.event_page(e),
+            Job::Months => {
+                let months: Vec<_> = ix
+                    .months
                     .iter()
-                    .filter(|e| e.kind == *kind)
-                    .map(|e| {
-                        let g = &ix.by_entity[&e.slug];
-                        serde_json::json!({"href": ix.urls.entity(&e.slug), "name": e.name,
+                    .rev()
+                    .map(|(k, g)| {
+                        serde_json::json!({"href": ix.urls.month(k), "name": month_key_display(k), "key": k,
                             "articles": g.records.len(), "events": g.events.len()})
                     })
                     .collect();
-                items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-                serde_json::json!({"kind": kind, "entities": items})
-            })
-            .collect();
-        let mut ctx = Context::new();
-        ctx.insert("groups", &groups);
-        pages.push(self.page(
-            "entities/index.html".into(),
-            "entities.html",
-            "Entities",
-            ctx,
-        ));
-        for e in &ix.entities {
-            let (events, articles) = self.cards(&ix.by_entity[&e.slug]);
-            let mut ctx = Context::new();
-            ctx.insert("entity", e);
-            ctx.insert("events", &events);
-            ctx.insert("articles", &articles);
-            pages.push(self.page(
-                format!("entities/{}/index.html", e.slug),
-                "entity.html",
-                &e.name,
-                ctx,
-            ));
+                let mut ctx = Context::new();
+                ctx.insert("months", &months);
+                self.page(path, "months.html", "Months", ctx)
+            }
+            Job::Month(m) => {
+                let key = self.month_key(m);
+                let group = &ix.months[key];
+                let mut ctx = Context::new();
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
+                ctx.insert("key", key);
+                let link = |k: &str| Link {
+                    href: ix.urls.month(k),
+                    name: month_key_display(k),
+                };
+                let previous = m.checked_sub(1).map(|p| link(self.month_key(p)));
+                let next = (m + 1 < ix.months.len()).then(|| link(self.month_key(m + 1)));
+                ctx.insert("previous", &previous);
+                ctx.insert("next", &next);
+                self.page(path, "month.html", &month_key_display(key), ctx)
+            }
+            Job::Themes => {
+                let themes: Vec<_> = ix
+                    .themes
+                    .iter()
+                    .map(|t| {
+                        let g = &ix.by_theme[&t.slug];
+                        serde_json::json!({"href": ix.urls.theme(&t.slug), "name": t.name, "description": t.description,
+                            "articles": g.records.len(), "events": g.events.len()})
+                    })
+                    .collect();
+                let mut ctx = Context::new();
+                ctx.insert("themes", &themes);
+                self.page(path, "themes.html", "Themes", ctx)
+            }
+            Job::Theme(t) => {
+                let theme = &ix.themes[t];
+                let (months, undated) = self.by_month(&ix.by_theme[&theme.slug]);
+                let mut ctx = Context::new();
+                ctx.insert("theme", theme);
+                ctx.insert_value("months", months);
+                ctx.insert_value("undated", undated);
+                self.page(path, "theme.html", &theme.name, ctx)
+            }
+            Job::Entities => {
+                let kinds: BTreeSet<&str> = ix.entities.iter().map(|e| e.kind.as_str()).collect();
+                let groups: Vec<_> = kinds
+                    .iter()
+                    .map(|kind| {
+                        let mut items: Vec<_> = ix
+                            .entities
+                            .iter()
+                            .filter(|e| e.kind == *kind)
+                            .map(|e| {
+                                let g = &ix.by_entity[&e.slug];
+                                serde_json::json!({"href": ix.urls.entity(&e.slug), "name": e.name,
+                                    "articles": g.records.len(), "events": g.events.len()})
+                            })
+                            .collect();
+                        items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                        serde_json::json!({"kind": kind, "entities": items})
+                    })
+                    .collect();
+                let mut ctx = Context::new();
+                ctx.insert("groups", &groups);
+                self.page(path, "entities.html", "Entities", ctx)
+            }
+            Job::Entity(e) => {
+                let entity = &ix.entities[e];
+                let group = &ix.by_entity[&entity.slug];
+                let mut ctx = Context::new();
+                ctx.insert("entity", entity);
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
+                self.page(path, "entity.html", &entity.name, ctx)
+            }
+            Job::Outlets => {
+                let outlets: Vec<_> = ix
+                    .outlets
+                    .iter()
+                    .map(|o| serde_json::json!({"href": ix.urls.outlet(&o.slug), "name": o.name, "articles": o.records.len()}))
+                    .collect();
+                let mut ctx = Context::new();
+                ctx.insert("outlets", &outlets);
+                ctx.insert(
+                    "unknown",
+                    &ix.records.iter().filter(|r| r.outlet.is_none()).count(),
+                );
+                self.page(path, "outlets.html", "Outlets", ctx)
+            }
+            Job::Outlet(o) => {
+                let outlet = &ix.outlets[o];
+                let mut ctx = Context::new();
+                ctx.insert("outlet", &outlet.name);
+                ctx.insert_value("articles", self.article_list(&outlet.records));
+                self.page(path, "outlet.html", &outlet.name, ctx)
+            }
+            Job::Language(l) => {
+                let code = self.language_code(l);
+                let group = &ix.by_language[code];
+                let mut ctx = Context::new();
+                ctx.insert("code", code);
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
+                self.page(path, "language.html", language_name(code), ctx)
+            }
+            Job::Sitemap => {
+                let mut urls: Vec<String> = self
+                    .jobs()
+                    .into_iter()
+                    .filter(|j| !matches!(j, Job::Sitemap | Job::Feed | Job::NotFound))
+                    .map(|j| {
+                        ix.urls
+                            .absolute(&ix.urls.page(self.path(j).trim_end_matches("index.html")))
+                    })
+                    .collect();
+                urls.sort();
+                let mut ctx = Context::new();
+                ctx.insert("urls", &urls);
+                self.page(path, "sitemap.xml", "Sitemap", ctx)
+            }
+            Job::Feed => self.feed_page(),
+            Job::NotFound => self.page(path, "404.html", "Page not found", Context::new()),
         }
-
-        // Outlets.
-        let mut ctx = Context::new();
-        let outlets: Vec<_> = ix
-            .outlets
-            .iter()
-            .map(|o| serde_json::json!({"href": ix.urls.outlet(&o.slug), "name": o.name, "articles": o.records.len()}))
-            .collect();
-        ctx.insert("outlets", &outlets);
-        let unknown = ix.records.iter().filter(|r| r.outlet.is_none()).count();
-        ctx.insert("unknown", &unknown);
-        pages.push(self.page("outlets/index.html".into(), "outlets.html", "Outlets", ctx));
-        for o in &ix.outlets {
-            let mut ctx = Context::new();
-            let articles: Vec<&ArticleCard> =
-                o.records.iter().map(|&r| &self.article_cards[r]).collect();
-            ctx.insert("outlet", &o.name);
-            ctx.insert("articles", &articles);
-            pages.push(self.page(
-                format!("outlets/{}/index.html", o.slug),
-                "outlet.html",
-                &o.name,
-                ctx,
-            ));
-        }
-
-        // Languages.
-        for (code, group) in &ix.by_language {
-            let (events, articles) = self.cards(group);
-            let mut ctx = Context::new();
-            ctx.insert("code", code);
-            ctx.insert("events", &events);
-            ctx.insert("articles", &articles);
-            let name = language_name(code);
-            pages.push(self.page(
-                format!("languages/{code}/index.html"),
-                "language.html",
-                name,
-                ctx,
-            ));
-        }
-
-        let mut sitemap: Vec<String> = pages
-            .iter()
-            .map(|p| {
-                ix.urls
-                    .absolute(&ix.urls.page(p.path.trim_end_matches("index.html")))
-            })
-            .collect();
-        sitemap.sort();
-        let mut ctx = Context::new();
-        ctx.insert("urls", &sitemap);
-        pages.push(self.page("sitemap.xml".into(), "sitemap.xml", "Sitemap", ctx));
-        pages.push(self.feed_page());
-        pages.push(self.page(
-            "404.html".into(),
-            "404.html",
-            "Page not found",
-            Context::new(),
-        ));
-        pages
     }
 
     /// Atom: articles and events, newest first. Dates come from content
@@ -580,32 +656,36 @@ impl<'a> Renderer<'a> {
 
     /// A group's events and articles by month, newest month first, and its
     /// undated articles.
-    fn by_month(&self, group: &Group) -> (Vec<serde_json::Value>, Vec<&ArticleCard>) {
+    fn by_month(&self, group: &Group) -> (Value, Value) {
         let ix = self.index;
-        let mut months: BTreeMap<&str, (Vec<&EventCard>, Vec<&ArticleCard>)> = BTreeMap::new();
+        let mut months: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
         for &e in &group.events {
-            months
-                .entry(&ix.events[e].month)
-                .or_default()
-                .0
-                .push(&self.event_cards[e]);
+            months.entry(&ix.events[e].month).or_default().0.push(e);
         }
         let mut undated = Vec::new();
         for &r in &group.records {
             match &ix.records[r].month {
-                Some(m) => months.entry(m).or_default().1.push(&self.article_cards[r]),
-                None => undated.push(&self.article_cards[r]),
+                Some(m) => months.entry(m).or_default().1.push(r),
+                None => undated.push(r),
             }
         }
-        let months = months
+        let months: Vec<Value> = months
             .into_iter()
             .rev()
-            .map(|(key, (events, articles))| {
-                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key),
-                    "events": events, "articles": articles})
-            })
+            .map(|(key, (events, articles))| self.month_value(key, &events, &articles))
             .collect();
-        (months, undated)
+        (Value::from(months), self.article_list(&undated))
+    }
+
+    /// A month section of a list page: its key, name, link, events, articles.
+    fn month_value(&self, key: &str, events: &[usize], articles: &[usize]) -> Value {
+        let mut map = std::collections::HashMap::new();
+        map.insert("key", Value::from(key));
+        map.insert("name", Value::from(month_key_display(key)));
+        map.insert("href", Value::from(self.index.urls.month(key)));
+        map.insert("events", self.event_list(events));
+        map.insert("articles", self.article_list(articles));
+        Value::from(map)
     }
 
     fn index_page(&self) -> Page {
@@ -675,17 +755,13 @@ impl<'a> Renderer<'a> {
 
     fn timeline_page(&self) -> Page {
         let ix = self.index;
-        let months: Vec<_> = ix
+        let months: Vec<Value> = ix
             .months
             .iter()
-            .map(|(key, group)| {
-                let (events, articles) = self.cards(group);
-                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key),
-                    "events": events, "articles": articles})
-            })
+            .map(|(key, g)| self.month_value(key, &g.events, &g.records))
             .collect();
         let mut ctx = Context::new();
-        ctx.insert("months", &months);
+        ctx.insert_value("months", Value::from(months));
         self.page(
             "timeline/index.html".into(),
             "timeline.html",
@@ -696,21 +772,16 @@ impl<'a> Renderer<'a> {
 
     fn articles_page(&self) -> Page {
         let ix = self.index;
-        let months: Vec<_> = ix
+        let months: Vec<Value> = ix
             .months
             .iter()
             .rev()
             .filter(|(_, g)| !g.records.is_empty())
-            .map(|(key, group)| {
-                let articles: Vec<&ArticleCard> = group.records.iter().map(|&r| &self.article_cards[r]).collect();
-                serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key), "articles": articles})
-            })
+            .map(|(key, g)| self.month_value(key, &[], &g.records))
             .collect();
-        let undated: Vec<&ArticleCard> =
-            ix.undated.iter().map(|&r| &self.article_cards[r]).collect();
         let mut ctx = Context::new();
-        ctx.insert("months", &months);
-        ctx.insert("undated", &undated);
+        ctx.insert_value("months", Value::from(months));
+        ctx.insert_value("undated", self.article_list(&ix.undated));
         self.page(
             "articles/index.html".into(),
             "articles.html",
