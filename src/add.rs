@@ -176,6 +176,7 @@ fn add_one(
     let text = load::decode(&bytes, &rel(&target), &diagnostics).unwrap_or_default();
     let source = SourceArticle {
         id: id.clone(),
+        stamp: Default::default(),
         format: if ext == "md" {
             ArticleFormat::Markdown
         } else {

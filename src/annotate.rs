@@ -615,6 +615,7 @@ mod tests {
             summary: None,
             note: None,
             added: None,
+            fingerprint: String::new(),
         }
     }
 

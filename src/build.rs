@@ -85,6 +85,16 @@ pub struct Prepared {
 }
 
 pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diagnostic>> {
+    prepare_with_cache(root, base_url, None)
+}
+
+/// As [`prepare`]; with a cache, unchanged articles are neither read nor
+/// normalized again (the preview server keeps one between rebuilds).
+pub fn prepare_with_cache(
+    root: &Path,
+    base_url: Option<&str>,
+    cache: Option<&mut load::ArticleCache>,
+) -> Result<Prepared, Vec<Diagnostic>> {
     let mut config = Config::load(root).map_err(|d| vec![d])?;
     if let Some(base) = base_url {
         config.base_url = base.to_string();
@@ -99,13 +109,26 @@ pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diag
     let mut timings = Timings::default();
 
     let t = Instant::now();
-    let content = load::load(root, &diagnostics);
+    // The taxonomies decide what normalization finds: read them first, and
+    // drop cached records made under other ones.
+    let settings = load::settings_of(root, &config);
+    let cache = cache.map(|c| {
+        if c.settings != settings {
+            c.entries.clear();
+            c.settings = settings;
+        }
+        c
+    });
+    let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref());
     timings.load = t.elapsed();
 
     let t = Instant::now();
     let normalizer = Normalizer::new(&config, &content.themes, &content.entities, &diagnostics);
     check_taxonomies(&content, &diagnostics);
-    let records = normalizer.normalize_all(&content.articles, &diagnostics);
+    let records = match cache {
+        Some(cache) => normalizer.normalize_cached(&mut content, cache, &diagnostics),
+        None => normalizer.normalize_all(&content.articles, &diagnostics),
+    };
     timings.normalize = t.elapsed();
 
     let t = Instant::now();
@@ -184,6 +207,7 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration)
         ]
     };
     files += export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))?;
+    files += crate::search::write_index(&prepared.index, sink)?;
     for (path, bytes) in &prepared.theme.static_files {
         sink.put(path, bytes).map_err(|e| io_error(path, e))?;
         files += 1;
@@ -193,10 +217,18 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration)
 
 /// Builds the site into the output folder, atomically.
 pub fn build(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
+    build_with_cache(options, None)
+}
+
+/// As [`build`], reusing and refilling a cache of records.
+pub fn build_with_cache(
+    options: &BuildOptions,
+    cache: Option<&mut load::ArticleCache>,
+) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let output = options.output();
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
-    let mut prepared = prepare(&options.root, options.base_url.as_deref())?;
+    let mut prepared = prepare_with_cache(&options.root, options.base_url.as_deref(), cache)?;
     let staging = Staging::begin(&output).map_err(|e| {
         vec![
             Diagnostic::error(

@@ -34,9 +34,49 @@ pub struct SourceText {
     pub text: String,
 }
 
+/// Size and modification time of an article and its sidecar: if neither
+/// changed, neither did the record (the preview server's cache relies on it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp {
+    article: Option<(u64, std::time::SystemTime)>,
+    sidecar: Option<(u64, std::time::SystemTime)>,
+}
+
+impl Stamp {
+    fn of(article: &Path, sidecar: Option<&Path>) -> Stamp {
+        let stamp = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)))
+        };
+        Stamp {
+            article: stamp(article),
+            sidecar: sidecar.and_then(stamp),
+        }
+    }
+}
+
+/// A record normalized by an earlier build, with what that build said of it.
+#[derive(Debug, Clone)]
+pub struct CachedArticle {
+    pub stamp: Stamp,
+    /// As normalization made it, before slugs were made unique.
+    pub record: crate::model::Record,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Records kept between builds of one process (`dossier serve`), valid while
+/// the normalization settings and taxonomies are those of `settings`.
+#[derive(Debug, Default)]
+pub struct ArticleCache {
+    pub settings: String,
+    pub entries: std::collections::HashMap<String, CachedArticle>,
+}
+
 #[derive(Debug, Clone)]
 pub struct SourceArticle {
     pub id: String,
+    pub stamp: Stamp,
     pub format: ArticleFormat,
     pub source: SourceText,
     /// blake3 of the file's bytes, before decoding.
@@ -46,8 +86,10 @@ pub struct SourceArticle {
 
 #[derive(Debug, Default)]
 pub struct Content {
-    /// Sorted by id.
+    /// Sorted by id: the articles to normalize.
     pub articles: Vec<SourceArticle>,
+    /// Articles unchanged since they were cached: not read again.
+    pub reused: Vec<CachedArticle>,
     pub themes: Vec<Theme>,
     pub entities: Vec<Entity>,
     /// Sorted by path.
@@ -57,6 +99,16 @@ pub struct Content {
 /// Reads everything under `ROOT/content`. Problems become diagnostics; the
 /// files that could be read are still returned so `check` reports all at once.
 pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
+    load_with_cache(root, diagnostics, None)
+}
+
+/// As [`load`], but articles whose files did not change since `cache` was
+/// filled are returned as cached records instead of being read.
+pub fn load_with_cache(
+    root: &Path,
+    diagnostics: &Diagnostics,
+    cache: Option<&ArticleCache>,
+) -> Content {
     let articles_dir = root.join(ARTICLES_DIR);
     if !articles_dir.is_dir() {
         diagnostics.push(
@@ -127,7 +179,7 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
     }
 
     let pairs: Vec<_> = by_id.into_iter().collect();
-    let articles: Vec<SourceArticle> = pairs
+    let loaded: Vec<Result<SourceArticle, CachedArticle>> = pairs
         .into_par_iter()
         .filter_map(|(id, (article, sidecar))| {
             let Some((path, format)) = article else {
@@ -145,6 +197,13 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
                 }
                 return None;
             };
+            let stamp = Stamp::of(&path, sidecar.as_deref());
+            if let Some(hit) = cache
+                .and_then(|c| c.entries.get(&id))
+                .filter(|c| c.stamp == stamp)
+            {
+                return Some(Err(hit.clone()));
+            }
             let rel = relative(root, &path);
             let bytes = read_bytes(&path, &rel, diagnostics)?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
@@ -157,15 +216,24 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
                 return None;
             }
             let sidecar = sidecar.and_then(|p| read_text(root, &p, diagnostics));
-            Some(SourceArticle {
+            Some(Ok(SourceArticle {
                 id,
+                stamp,
                 format,
                 source: SourceText { path: rel, text },
                 hash,
                 sidecar,
-            })
+            }))
         })
         .collect();
+    let mut articles = Vec::new();
+    let mut reused = Vec::new();
+    for item in loaded {
+        match item {
+            Ok(article) => articles.push(article),
+            Err(cached) => reused.push(cached),
+        }
+    }
 
     let mut events: Vec<SourceText> = event_files
         .par_iter()
@@ -192,6 +260,7 @@ pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
 
     Content {
         articles,
+        reused,
         themes: load_table(root, THEMES_FILE, "theme", diagnostics),
         entities: load_table(root, ENTITIES_FILE, "entity", diagnostics),
         events,
@@ -235,6 +304,18 @@ fn load_table<T: serde::de::DeserializeOwned>(
             Vec::new()
         }
     }
+}
+
+/// What normalization depends on besides the article: the config's
+/// normalization settings and the two taxonomy files, as one string.
+pub fn settings_of(root: &Path, config: &crate::config::Config) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(format!("{:?}", config.normalize).as_bytes());
+    for file in [THEMES_FILE, ENTITIES_FILE] {
+        h.update(&std::fs::read(root.join(file)).unwrap_or_default());
+        h.update(b"\0");
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// Files below `dir`, sorted, skipping hidden ones. Symlinks are followed only

@@ -162,6 +162,10 @@ pub struct Record {
     /// Day the article was added (`dossier add`), from the sidecar.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub added: Option<String>,
+    /// Hash of everything the record was made from (source, sidecar); with
+    /// the normalization settings, it decides whether pages must be redone.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 impl Record {

@@ -197,6 +197,47 @@ impl Normalizer {
         records
     }
 
+    /// As [`Normalizer::normalize_all`], reusing the cached records of
+    /// unchanged articles and refilling the cache with this build's.
+    pub fn normalize_cached(
+        &self,
+        content: &mut crate::load::Content,
+        cache: &mut crate::load::ArticleCache,
+        diagnostics: &Diagnostics,
+    ) -> Vec<Record> {
+        let fresh: Vec<(crate::load::CachedArticle, String)> = content
+            .articles
+            .par_iter()
+            .filter_map(|a| {
+                let own = Diagnostics::new();
+                let record = self.normalize(a, &own);
+                let diagnostics = own.into_sorted();
+                record.map(|record| {
+                    let entry = crate::load::CachedArticle {
+                        stamp: a.stamp.clone(),
+                        record,
+                        diagnostics,
+                    };
+                    (entry, a.id.clone())
+                })
+            })
+            .collect();
+        let mut entries = std::collections::HashMap::new();
+        let mut records = Vec::new();
+        for cached in std::mem::take(&mut content.reused)
+            .into_iter()
+            .chain(fresh.into_iter().map(|(c, _)| c))
+        {
+            diagnostics.extend(cached.diagnostics.iter().cloned());
+            records.push(cached.record.clone());
+            entries.insert(cached.record.id.clone(), cached);
+        }
+        cache.entries = entries;
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        assign_unique_slugs(&mut records);
+        records
+    }
+
     pub fn normalize(&self, article: &SourceArticle, diagnostics: &Diagnostics) -> Option<Record> {
         let path = article.source.path.as_str();
         let text = article.source.text.as_str();
@@ -390,6 +431,15 @@ impl Normalizer {
             summary: meta.summary,
             note: meta.note,
             added: meta.added,
+            fingerprint: {
+                let mut h = blake3::Hasher::new();
+                h.update(article.source.path.as_bytes());
+                h.update(article.hash.as_bytes());
+                if let Some(sidecar) = &article.sidecar {
+                    h.update(sidecar.text.as_bytes());
+                }
+                h.finalize().to_hex()[..32].to_string()
+            },
         })
     }
 
@@ -767,6 +817,7 @@ mod tests {
     ) -> SourceArticle {
         SourceArticle {
             id: id.into(),
+            stamp: Default::default(),
             format,
             source: SourceText {
                 path: format!("content/articles/{id}.txt"),

@@ -20,6 +20,17 @@ use crate::theme::Theme;
 /// many threads at once.
 pub trait Sink: Sync {
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+
+    /// A page rendered from inputs that hash to `key`.
+    fn put_keyed(&self, path: &str, bytes: &[u8], _key: &str) -> std::io::Result<()> {
+        self.put(path, bytes)
+    }
+
+    /// True when the previous build wrote `path` from the same `key` and
+    /// the sink keeps that file: the page need not be rendered again.
+    fn reuse(&self, _path: &str, _key: &str) -> std::io::Result<bool> {
+        Ok(false)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +50,8 @@ pub struct ArticleCard {
     pub outlet: Option<String>,
     pub themes: Vec<Link>,
     pub cited: usize,
+    /// Data attributes for the list filters.
+    pub filter: crate::filters::FilterKeys,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +78,8 @@ pub struct EventCard {
     pub themes: Vec<Link>,
     pub markers: Vec<Marker>,
     pub support: Support,
+    /// Data attributes for the list filters.
+    pub filter: crate::filters::FilterKeys,
 }
 
 /// Site-wide values every template sees (Tera's global context).
@@ -75,7 +90,6 @@ struct SiteView<'a> {
     base: &'a str,
     language: &'a str,
     nav: Vec<Link>,
-    counts: Counts,
 }
 
 #[derive(Serialize, Clone, Copy)]
@@ -100,6 +114,34 @@ pub struct Renderer<'a> {
     /// (a reference count), so a page listing thousands costs little.
     article_values: Vec<Value>,
     event_values: Vec<Value>,
+    keys: Keys,
+}
+
+/// Hashes of what pages are made from. A page's key combines those of
+/// everything it shows; a page whose key the previous build also had is
+/// not rendered again (the output keeps the file it has).
+#[derive(Default)]
+struct Keys {
+    /// Templates, configuration, taxonomies, and this very program.
+    global: [u8; 32],
+    article_cards: Vec<[u8; 16]>,
+    event_cards: Vec<[u8; 16]>,
+    events: Vec<[u8; 16]>,
+    /// Events citing each record.
+    citing: Vec<Vec<usize>>,
+    /// Everything: for the pages that list the whole dossier.
+    all: [u8; 16],
+}
+
+/// Serializable things hashed through their JSON form.
+fn digest_json<T: Serialize>(value: &T) -> [u8; 16] {
+    digest16(&serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn digest16(bytes: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&blake3::hash(bytes).as_bytes()[..16]);
+    out
 }
 
 /// Every page of the site, by what it shows. Contexts are built from a job
@@ -120,6 +162,7 @@ enum Job {
     Outlets,
     Outlet(usize),
     Language(usize),
+    Search,
     Sitemap,
     Feed,
     NotFound,
@@ -180,20 +223,6 @@ impl<'a> Renderer<'a> {
             return Err(errors);
         }
 
-        let counts = Counts {
-            articles: index.records.len(),
-            events: index.events.len(),
-            months: index.months.len(),
-            themes: index.themes.len(),
-            entities: index
-                .by_entity
-                .values()
-                .filter(|g| !g.records.is_empty() || !g.events.is_empty())
-                .count(),
-            outlets: index.outlets.len(),
-            languages: index.by_language.len(),
-            undated: index.undated.len(),
-        };
         let urls = &index.urls;
         let nav = [
             ("timeline/", "Timeline"),
@@ -215,7 +244,6 @@ impl<'a> Renderer<'a> {
             base: urls.base(),
             language: &index.config.language,
             nav,
-            counts,
         };
         tera.global_context().insert("site", &site);
 
@@ -227,6 +255,7 @@ impl<'a> Renderer<'a> {
             event_cards: Vec::new(),
             article_values: Vec::new(),
             event_values: Vec::new(),
+            keys: Keys::default(),
         };
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
@@ -238,6 +267,7 @@ impl<'a> Renderer<'a> {
         renderer.event_cards = (0..index.events.len())
             .map(|i| renderer.make_event_card(i))
             .collect();
+        renderer.keys = renderer.make_keys(theme);
         renderer.article_values = renderer
             .article_cards
             .par_iter()
@@ -289,6 +319,7 @@ impl<'a> Renderer<'a> {
             outlet: r.outlet.clone(),
             themes: self.theme_links(&r.themes),
             cited,
+            filter: crate::filters::for_record(self.index, i),
         }
     }
 
@@ -317,7 +348,134 @@ impl<'a> Renderer<'a> {
                 languages,
                 single_source: articles <= 1,
             },
+            filter: crate::filters::for_event(self.index, e),
         }
+    }
+
+    fn make_keys(&self, theme: &Theme) -> Keys {
+        let ix = self.index;
+        let mut global = blake3::Hasher::new();
+        for (name, (_, text)) in &theme.templates {
+            global.update(name.as_bytes()).update(text.as_bytes());
+        }
+        global.update(format!("{:?}{:?}{:?}", ix.config, ix.themes, ix.entities).as_bytes());
+        // A different dossier binary may render differently.
+        if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+            global.update(&meta.len().to_le_bytes());
+            if let Ok(modified) = meta.modified().map(|m| format!("{m:?}")) {
+                global.update(modified.as_bytes());
+            }
+        }
+        let article_cards: Vec<[u8; 16]> = self.article_cards.par_iter().map(digest_json).collect();
+        let event_cards: Vec<[u8; 16]> = self.event_cards.par_iter().map(digest_json).collect();
+        let events: Vec<[u8; 16]> = ix.events.par_iter().map(digest_json).collect();
+        let mut citing = vec![Vec::new(); ix.records.len()];
+        for ((record, _), cites) in &ix.cited_by {
+            citing[*record].extend(cites.iter().map(|c| c.event));
+        }
+        for list in &mut citing {
+            list.sort_unstable();
+            list.dedup();
+        }
+        let mut all = blake3::Hasher::new();
+        for r in &ix.records {
+            all.update(r.fingerprint.as_bytes());
+        }
+        for &r in ix.chronology.iter().chain(&ix.undated) {
+            all.update(&r.to_le_bytes());
+        }
+        for fp in article_cards.iter().chain(&event_cards).chain(&events) {
+            all.update(fp);
+        }
+        Keys {
+            global: *global.finalize().as_bytes(),
+            all: digest16(all.finalize().as_bytes()),
+            article_cards,
+            event_cards,
+            events,
+            citing,
+        }
+    }
+
+    /// The key of everything a job's page shows.
+    fn key(&self, job: Job, path: &str) -> String {
+        let ix = self.index;
+        let k = &self.keys;
+        let mut h = blake3::Hasher::new();
+        h.update(&k.global).update(path.as_bytes());
+        let records = |h: &mut blake3::Hasher, list: &[usize]| {
+            for &r in list {
+                h.update(&k.article_cards[r]);
+            }
+        };
+        let events = |h: &mut blake3::Hasher, list: &[usize]| {
+            for &e in list {
+                h.update(&k.event_cards[e]);
+            }
+        };
+        match job {
+            Job::Article(i) => {
+                h.update(ix.records[i].fingerprint.as_bytes());
+                for &e in &k.citing[i] {
+                    h.update(&k.events[e]).update(&k.event_cards[e]);
+                }
+                let neighbours: Vec<usize> = ix.previous(i).into_iter().chain(ix.next(i)).collect();
+                records(&mut h, &neighbours);
+                h.update(b"related");
+                if let Some(pos) = ix.chronology_position[i] {
+                    let r = &ix.records[i];
+                    records(
+                        &mut h,
+                        &self.related_articles(&r.themes, &r.entities, pos, &[i]),
+                    );
+                }
+            }
+            Job::Event(e) => {
+                h.update(&k.events[e]).update(&k.event_cards[e]);
+                for c in &ix.events[e].citations {
+                    if let Some(&r) = ix.record_by_id.get(&c.article) {
+                        h.update(&k.article_cards[r])
+                            .update(ix.records[r].fingerprint.as_bytes());
+                    }
+                }
+                events(&mut h, &self.related_events(e));
+                let (cited, around) = self.event_neighbourhood(e);
+                let event = &ix.events[e];
+                records(
+                    &mut h,
+                    &self.related_articles(&event.themes, &event.entities, around, &cited),
+                );
+            }
+            Job::Month(m) => {
+                let group = &ix.months[self.month_key(m)];
+                events(&mut h, &group.events);
+                records(&mut h, &group.records);
+                for n in [m.wrapping_sub(1), m + 1] {
+                    h.update(self.month_key(n).as_bytes()).update(b"/");
+                }
+            }
+            Job::Theme(t) => {
+                let group = &ix.by_theme[&ix.themes[t].slug];
+                events(&mut h, &group.events);
+                records(&mut h, &group.records);
+            }
+            Job::Entity(e) => {
+                let group = &ix.by_entity[&ix.entities[e].slug];
+                events(&mut h, &group.events);
+                records(&mut h, &group.records);
+            }
+            Job::Language(l) => {
+                let group = &ix.by_language[self.language_code(l)];
+                events(&mut h, &group.events);
+                records(&mut h, &group.records);
+            }
+            Job::Outlet(o) => records(&mut h, &ix.outlets[o].records),
+            Job::NotFound => {}
+            _ => {
+                h.update(&k.all);
+            }
+        }
+        h.finalize().to_hex()[..32].to_string()
     }
 
     fn article_list(&self, records: &[usize]) -> Value {
@@ -346,6 +504,18 @@ impl<'a> Renderer<'a> {
         let errors: Vec<Diagnostic> = jobs
             .into_par_iter()
             .filter_map(|job| {
+                let path = self.path(job);
+                let key = self.key(job, &path);
+                match sink.reuse(&path, &key) {
+                    Ok(true) => return None,
+                    Ok(false) => {}
+                    Err(e) => {
+                        return Some(
+                            Diagnostic::error(&path, None, format!("cannot keep the previous page: {e}"))
+                                .with_hint("check that the output folder is writable and the disk is not full"),
+                        );
+                    }
+                }
                 let page = self.build(job);
                 let result = self
                     .tera
@@ -356,7 +526,7 @@ impl<'a> Renderer<'a> {
                         d
                     })
                     .and_then(|html| {
-                        sink.put(&page.path, html.as_bytes()).map_err(|e| {
+                        sink.put_keyed(&page.path, html.as_bytes(), &key).map_err(|e| {
                             Diagnostic::error(&page.path, None, format!("cannot write: {e}"))
                                 .with_hint("check that the output folder is writable and the disk is not full")
                         })
@@ -403,7 +573,7 @@ impl<'a> Renderer<'a> {
         jobs.extend((0..ix.entities.len()).map(Job::Entity));
         jobs.extend((0..ix.outlets.len()).map(Job::Outlet));
         jobs.extend((0..ix.by_language.len()).map(Job::Language));
-        jobs.extend([Job::Sitemap, Job::Feed, Job::NotFound]);
+        jobs.extend([Job::Search, Job::Sitemap, Job::Feed, Job::NotFound]);
         jobs
     }
 
@@ -425,6 +595,7 @@ impl<'a> Renderer<'a> {
             Job::Outlets => "outlets/index.html".into(),
             Job::Outlet(o) => format!("outlets/{}/index.html", ix.outlets[o].slug),
             Job::Language(l) => format!("languages/{}/index.html", self.language_code(l)),
+            Job::Search => "search/index.html".into(),
             Job::Sitemap => "sitemap.xml".into(),
             Job::Feed => "feed.xml".into(),
             Job::NotFound => "404.html".into(),
@@ -589,6 +760,12 @@ impl<'a> Renderer<'a> {
                 ctx.insert("urls", &urls);
                 self.page(path, "sitemap.xml", "Sitemap", ctx)
             }
+            Job::Search => {
+                // The index it queries is built by src/search.rs.
+                let mut ctx = Context::new();
+                ctx.insert("search_bundles", &crate::search::bundles(ix));
+                self.page(path, "search.html", "Search", ctx)
+            }
             Job::Feed => self.feed_page(),
             Job::NotFound => self.page(path, "404.html", "Page not found", Context::new()),
         }
@@ -690,6 +867,23 @@ impl<'a> Renderer<'a> {
 
     fn index_page(&self) -> Page {
         let ix = self.index;
+        // Counts show on the front page only: were they on every page, one
+        // new article would change them all.
+        let counts = Counts {
+            articles: ix.records.len(),
+            events: ix.events.len(),
+            months: ix.months.len(),
+            themes: ix.themes.len(),
+            entities: ix
+                .by_entity
+                .values()
+                .filter(|g| !g.records.is_empty() || !g.events.is_empty())
+                .count(),
+            outlets: ix.outlets.len(),
+            languages: ix.by_language.len(),
+            undated: ix.undated.len(),
+        };
+
         let mut ctx = Context::new();
         let latest_events: Vec<&EventCard> = self.event_cards.iter().rev().take(6).collect();
         let latest_articles: Vec<&ArticleCard> = ix
@@ -737,7 +931,7 @@ impl<'a> Renderer<'a> {
                         let articles = group.records.iter().filter(|&&r| ix.records[r].themes.contains(&t.slug)).count();
                         let events = group.events.iter().filter(|&&e| ix.events[e].themes.contains(&t.slug)).count();
                         serde_json::json!({"articles": articles, "events": events, "total": articles + events,
-                            "href": format!("{}#m-{}", ix.urls.theme(&t.slug), key), "theme": t.name})
+                            "href": format!("{}?month={key}#m-{key}", ix.urls.theme(&t.slug)), "theme": t.name})
                     })
                     .collect();
                 serde_json::json!({"key": key, "name": month_key_display(key), "href": ix.urls.month(key), "cells": cells,
@@ -749,6 +943,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("recently_added", &recently_added);
         ctx.insert("matrix_themes", &themes);
         ctx.insert("matrix_rows", &rows);
+        ctx.insert("counts", &counts);
         let title = ix.config.title.clone();
         self.page("index.html".into(), "index.html", &title, ctx)
     }
@@ -903,15 +1098,7 @@ impl<'a> Renderer<'a> {
         let mut ctx = Context::new();
         ctx.insert("event", &view);
         ctx.insert("related", &related);
-        let cited: Vec<usize> = event
-            .citations
-            .iter()
-            .filter_map(|c| ix.record_by_id.get(&c.article).copied())
-            .collect();
-        // Around the event's date: the first article of its month or later.
-        let around = ix
-            .chronology
-            .partition_point(|&r| ix.records[r].month.as_deref() < Some(event.month.as_str()));
+        let (cited, around) = self.event_neighbourhood(e);
         let related_articles: Vec<&ArticleCard> = self
             .related_articles(&event.themes, &event.entities, around, &cited)
             .into_iter()
@@ -924,6 +1111,22 @@ impl<'a> Renderer<'a> {
             &event.title,
             ctx,
         )
+    }
+
+    /// The records an event cites, and its place in the chronology: the
+    /// first article of its month or later.
+    fn event_neighbourhood(&self, e: usize) -> (Vec<usize>, usize) {
+        let ix = self.index;
+        let event = &ix.events[e];
+        let cited = event
+            .citations
+            .iter()
+            .filter_map(|c| ix.record_by_id.get(&c.article).copied())
+            .collect();
+        let around = ix
+            .chronology
+            .partition_point(|&r| ix.records[r].month.as_deref() < Some(event.month.as_str()));
+        (cited, around)
     }
 
     /// Events sharing themes or entities, closest in time first. Only a

@@ -23,9 +23,10 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::build::{BuildOptions, build};
+use crate::build::{BuildOptions, build_with_cache};
 use crate::config::{CONFIG_FILE, Config};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::load::ArticleCache;
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -99,10 +100,12 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         errors: RwLock::new(None),
         notices,
     });
-    rebuild(&build_options, &shared);
+    // Records of unchanged articles are kept between rebuilds.
+    let mut cache = ArticleCache::default();
+    rebuild(&build_options, &shared, &mut cache);
 
     // The watcher thread owns rebuilding; the server only reads the output.
-    let watcher = watch(&root, &output, build_options, shared.clone())?;
+    let watcher = watch(&root, &output, build_options, shared.clone(), cache)?;
 
     if options.open {
         let _ = open::that(&url);
@@ -124,8 +127,8 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
     result.map_err(|e| Diagnostic::error(address.to_string(), None, format!("server stopped: {e}")))
 }
 
-fn rebuild(options: &BuildOptions, shared: &Shared) {
-    match build(options) {
+fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut ArticleCache) {
+    match build_with_cache(options, Some(cache)) {
         Ok(report) => {
             for d in &report.diagnostics {
                 eprintln!("{d}");
@@ -166,6 +169,7 @@ fn watch(
     output: &Path,
     options: BuildOptions,
     shared: Arc<Shared>,
+    mut cache: ArticleCache,
 ) -> Result<Debouncer, Diagnostic> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let root_abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
@@ -214,7 +218,7 @@ fn watch(
         while rx.recv().is_ok() {
             // Coalesce changes that arrived while the last build ran.
             while rx.try_recv().is_ok() {}
-            rebuild(&options, &shared);
+            rebuild(&options, &shared, &mut cache);
         }
     });
     Ok(debouncer)

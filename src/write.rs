@@ -121,6 +121,9 @@ type Manifest = BTreeMap<String, String>;
 struct State {
     live: Option<Manifest>,
     spare: Option<Manifest>,
+    /// For live pages: the key of the inputs they were rendered from.
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
 }
 
 /// An output being updated. Two generations live beside each other: the live
@@ -137,6 +140,9 @@ pub struct Staging {
     spare_manifest: Mutex<Manifest>,
     /// Paths put by this build.
     seen: Mutex<BTreeSet<String>>,
+    /// Render keys of the live pages, and of this build's.
+    keys: BTreeMap<String, String>,
+    new_keys: Mutex<BTreeMap<String, String>>,
     _lock: File,
     written: AtomicUsize,
     unchanged: AtomicUsize,
@@ -165,6 +171,11 @@ impl Staging {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         let live = state.live.filter(|_| output.join(MARKER).exists());
+        let keys = if live.is_some() {
+            state.keys
+        } else {
+            BTreeMap::new()
+        };
         let spare_manifest = match state.spare {
             Some(manifest) if spare.is_dir() => manifest,
             _ => {
@@ -182,6 +193,7 @@ impl Staging {
             &State {
                 live: live.clone(),
                 spare: None,
+                keys: keys.clone(),
             },
         )?;
         Ok(Staging {
@@ -191,6 +203,8 @@ impl Staging {
             live,
             spare_manifest: Mutex::new(spare_manifest),
             seen: Mutex::new(BTreeSet::new()),
+            keys,
+            new_keys: Mutex::new(BTreeMap::new()),
             _lock: lock,
             written: AtomicUsize::new(0),
             unchanged: AtomicUsize::new(0),
@@ -237,6 +251,10 @@ impl Staging {
         let state = State {
             live: Some(spare),
             spare: self.live.filter(|_| self.spare.is_dir()),
+            keys: self
+                .new_keys
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
         };
         write_state(&self.state_file, &state)
     }
@@ -252,12 +270,20 @@ impl Staging {
             &State {
                 live: self.live,
                 spare: Some(spare),
+                keys: self.keys,
             },
         );
     }
 
-    fn place(&self, rel: &str, bytes: &[u8]) -> io::Result<()> {
-        let hash = blake3::hash(bytes).to_hex()[..32].to_string();
+    /// Puts `bytes` at `rel`, or, with `bytes` None, the live site's file
+    /// (whose content hash is `known`).
+    fn place(&self, rel: &str, bytes: Option<&[u8]>, known: Option<&str>) -> io::Result<()> {
+        let hash = match (bytes, known) {
+            (_, Some(hash)) => hash.to_string(),
+            (Some(bytes), None) => blake3::hash(bytes).to_hex()[..32].to_string(),
+            (None, None) => return Err(io::Error::other("nothing to place")),
+        };
+        let bytes = bytes.unwrap_or_default();
         self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -348,7 +374,29 @@ fn safe_relative(path: &str) -> io::Result<&Path> {
 impl Sink for Staging {
     fn put(&self, path: &str, bytes: &[u8]) -> io::Result<()> {
         safe_relative(path)?;
-        self.place(path, bytes)
+        self.place(path, Some(bytes), None)
+    }
+
+    fn put_keyed(&self, path: &str, bytes: &[u8], key: &str) -> io::Result<()> {
+        self.put(path, bytes)?;
+        let mut keys = self.new_keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.insert(path.to_string(), key.to_string());
+        Ok(())
+    }
+
+    fn reuse(&self, path: &str, key: &str) -> io::Result<bool> {
+        safe_relative(path)?;
+        let hash = match (&self.live, self.keys.get(path)) {
+            (Some(live), Some(old_key)) if old_key == key => match live.get(path) {
+                Some(hash) => hash,
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        };
+        self.place(path, None, Some(hash))?;
+        let mut keys = self.new_keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.insert(path.to_string(), key.to_string());
+        Ok(true)
     }
 }
 

@@ -4,6 +4,8 @@
 //! under a GitHub Pages project base URL, then
 //! - `browser_suite`: runs `node tests/browser/run.mjs SITE` (headless Chromium
 //!   through playwright-core, axe-core; see tests/browser/README.md);
+//! - `search_and_filters`: runs `node tests/browser/search.mjs SITE` (search
+//!   in five languages and the list filters, under a Content-Security-Policy);
 //! - `html_is_valid`: runs `java -jar vnu.jar --errors-only --skip-non-html SITE`.
 //!
 //! Needs node and npm, Chromium at /usr/bin/chromium (or $CHROMIUM) and java;
@@ -154,6 +156,21 @@ fn browser_suite() {
     if skipped("browser_suite") {
         return;
     }
+    run_script("run.mjs", "the browser suite");
+}
+
+/// Search in every language and the list filters, under a strict
+/// Content-Security-Policy (tests/browser/search.mjs).
+#[test]
+fn search_and_filters() {
+    if skipped("search_and_filters") {
+        return;
+    }
+    run_script("search.mjs", "the search and filter suite");
+}
+
+/// Builds the example site and runs `node tests/browser/SCRIPT SITE`.
+fn run_script(script: &str, what: &str) {
     require_tool("node", &["--version"]);
     let chromium = chromium();
     npm_ci();
@@ -162,7 +179,7 @@ fn browser_suite() {
 
     let started = Instant::now();
     let mut cmd = Command::new("node");
-    cmd.arg(browser_dir().join("run.mjs"))
+    cmd.arg(browser_dir().join(script))
         .arg(&site)
         .env("CHROMIUM", &chromium)
         .current_dir(repo());
@@ -171,14 +188,14 @@ fn browser_suite() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     println!("{stdout}");
     eprintln!("{stderr}");
-    eprintln!("browser suite took {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!("{what} took {:.1}s", started.elapsed().as_secs_f64());
     let failures: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("FAIL") || l.starts_with("    "))
         .collect();
     assert!(
         result.status.success(),
-        "the browser suite failed (exit {:?}; full report above):\n{}\n{stderr}",
+        "{what} failed (exit {:?}; full report above):\n{}\n{stderr}",
         result.status.code(),
         failures.join("\n")
     );

@@ -97,6 +97,8 @@ fn broken_links(out: &Path, base_path: &str, absolute_base: Option<&str>) -> (Ve
             Some((t, f)) => (t, Some(f)),
             None => (value, None),
         };
+        // A query (filters read by script) does not change which file is served.
+        let target = target.split_once('?').map_or(target, |(t, _)| t);
         // Site path below the base, or None for an external link.
         let site_path: Option<String> = if target.is_empty() {
             Some(link.page.clone())

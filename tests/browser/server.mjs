@@ -67,8 +67,9 @@ export function resolveFile(root, urlPath, prefix = PREFIX) {
   return stat.isFile() ? { kind: "file", file: real } : { kind: "missing" };
 }
 
-/** Starts the server; resolves to { server, port, origin, base, close() }. */
-export function startServer(siteDir, { port = 0, host = "127.0.0.1", prefix = PREFIX } = {}) {
+/** Starts the server; resolves to { server, port, origin, base, close() }.
+ * `headers` are added to every response (e.g. a Content-Security-Policy). */
+export function startServer(siteDir, { port = 0, host = "127.0.0.1", prefix = PREFIX, headers = {} } = {}) {
   const root = fs.realpathSync(path.resolve(siteDir));
   const notFound = path.join(root, "404.html");
 
@@ -78,6 +79,7 @@ export function startServer(siteDir, { port = 0, host = "127.0.0.1", prefix = PR
       "Content-Type": file ? contentType(file) : "text/plain; charset=utf-8",
       "Content-Length": body.length,
       "Cache-Control": "no-store",
+      ...headers,
       ...extra,
     });
     res.end(req.method === "HEAD" ? undefined : body);

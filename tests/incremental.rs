@@ -1,0 +1,164 @@
+//! Rebuilds after edits render only what changed, and the result is always
+//! byte-identical to a clean build of the same input.
+
+mod common;
+
+use common::*;
+
+/// Builds `d` into its long-lived output, then into a fresh folder, and
+/// asserts both hold the same files, byte for byte.
+fn assert_same_as_clean(d: &Dossier, live: &std::path::Path, step: &str) -> String {
+    let report = d.build(live, &[]).assert_ok().stdout.clone();
+    let clean = d.out(&format!("clean-{step}"));
+    d.build(&clean, &[]).assert_ok();
+    let (a, b) = (site_files(live), site_files(&clean));
+    let a_paths: Vec<_> = a.keys().collect();
+    let b_paths: Vec<_> = b.keys().collect();
+    assert_eq!(a_paths, b_paths, "{step}: the same files");
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{step}: {path} differs from a clean build"
+        );
+    }
+    report
+}
+
+/// "N files (W written, U unchanged)" from the summary line.
+fn written(report: &str) -> usize {
+    let part = report.split(" written").next().unwrap_or("");
+    part.rsplit('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+fn every_kind_of_edit_gives_what_a_clean_build_gives() {
+    let d = Dossier::example();
+    let live = d.out("live");
+    d.build(&live, &[]).assert_ok();
+
+    let report = assert_same_as_clean(&d, &live, "unchanged");
+    assert_eq!(
+        written(&report),
+        0,
+        "an unchanged rebuild writes nothing: {report}"
+    );
+
+    // A new article.
+    d.write(
+        "content/articles/new-one.txt",
+        " date 2022-06-30 Lukasjenko sa at Iskander-rakettene kommer snart til Belarus.\n\nEn ny artikkel.\n",
+    );
+    let report = assert_same_as_clean(&d, &live, "added");
+    let files = site_files(&live).len();
+    assert!(
+        written(&report) < files / 2,
+        "adding one article rewrites a part of the site: {report}"
+    );
+
+    // A sidecar's title, which shows on many pages (cards, neighbours).
+    d.write(
+        "content/articles/new-one.toml",
+        "title = \"A changed title\"\noutlet = \"Test Outlet\"\n",
+    );
+    assert_same_as_clean(&d, &live, "sidecar");
+
+    // An event's title and a citation's note.
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    let text = d.read(event);
+    let title_line = text
+        .lines()
+        .find(|l| l.starts_with("title"))
+        .unwrap()
+        .to_string();
+    d.edit(
+        event,
+        &title_line,
+        "title = \"Putin promises Iskander-M to Belarus\"",
+    );
+    assert_same_as_clean(&d, &live, "event");
+
+    // A theme renamed: every page naming it changes.
+    let themes = d.read("content/themes.toml");
+    let name_line = themes
+        .lines()
+        .find(|l| l.starts_with("name"))
+        .unwrap()
+        .to_string();
+    d.edit(
+        "content/themes.toml",
+        &name_line,
+        "name = \"Renamed theme\"",
+    );
+    assert_same_as_clean(&d, &live, "theme");
+
+    // A template override.
+    let base = std::fs::read_to_string(repo().join("templates/base.html")).unwrap();
+    d.write(
+        "templates/base.html",
+        base.replace("Skip to content", "Skip to the text"),
+    );
+    assert_same_as_clean(&d, &live, "template");
+
+    // The article removed again: its page disappears.
+    std::fs::remove_file(d.path("content/articles/new-one.txt")).unwrap();
+    std::fs::remove_file(d.path("content/articles/new-one.toml")).unwrap();
+    assert_same_as_clean(&d, &live, "removed");
+    assert!(!live.join("articles/new-one").exists());
+}
+
+/// The preview server keeps records between rebuilds: what it builds after
+/// each edit must equal a clean build too, diagnostics included.
+#[test]
+fn cached_records_give_what_a_clean_build_gives() {
+    use dossier::build::{BuildOptions, build_with_cache};
+    use dossier::load::ArticleCache;
+
+    let d = Dossier::example();
+    let live = d.out("live");
+    let options = BuildOptions {
+        root: d.root.clone(),
+        output: Some(live.clone()),
+        base_url: None,
+    };
+    let mut cache = ArticleCache::default();
+    let mut step = |name: &str, cache: &mut ArticleCache| {
+        let cached = build_with_cache(&options, Some(cache)).expect("cached build");
+        let clean = d.out(&format!("clean-{name}"));
+        let fresh = dossier::build(&BuildOptions {
+            output: Some(clean.clone()),
+            ..options.clone()
+        })
+        .expect("clean build");
+        assert_eq!(site_files(&live), site_files(&clean), "{name}");
+        let show = |r: &dossier::BuildReport| {
+            r.diagnostics
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(show(&cached), show(&fresh), "{name}: the same diagnostics");
+    };
+    step("first", &mut cache);
+    assert_eq!(cache.entries.len(), 5);
+    d.write(
+        "content/articles/undated.txt",
+        "Et udateret notat om Lukasjenko.\n",
+    );
+    step("added", &mut cache);
+    d.write("content/articles/undated.toml", "date = \"2022-07\"\n");
+    step("sidecar", &mut cache);
+    let themes = d.read("content/themes.toml");
+    d.write(
+        "content/themes.toml",
+        themes.replacen("keywords = [", "keywords = [\"notat\", ", 1),
+    );
+    step("taxonomy", &mut cache);
+    std::fs::remove_file(d.path("content/articles/undated.txt")).unwrap();
+    step("removed", &mut cache);
+    assert_eq!(cache.entries.len(), 5);
+}
