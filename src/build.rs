@@ -112,13 +112,13 @@ pub fn prepare_with_cache(
     // The taxonomies decide what normalization finds: read them first, and
     // drop cached records made under other ones.
     let settings = load::settings_of(root, &config);
-    let cache = cache.map(|c| {
-        if c.settings != settings {
-            c.entries.clear();
-            c.settings = settings;
-        }
-        c
-    });
+    let mut cache = cache;
+    if let Some(c) = cache.as_deref_mut()
+        && c.settings != settings
+    {
+        c.entries.clear();
+        c.settings = settings;
+    }
     let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref());
     timings.load = t.elapsed();
 
