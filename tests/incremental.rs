@@ -126,7 +126,7 @@ fn cached_records_give_what_a_clean_build_gives() {
         base_url: None,
     };
     let mut cache = ArticleCache::default();
-    let mut step = |name: &str, cache: &mut ArticleCache| {
+    let step = |name: &str, cache: &mut ArticleCache| {
         let cached = build_with_cache(&options, Some(cache)).expect("cached build");
         let clean = d.out(&format!("clean-{name}"));
         let fresh = dossier::build(&BuildOptions {
