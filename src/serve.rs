@@ -85,12 +85,12 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         IpAddr::V4(ip) => ip.to_string(),
     };
     let url = format!("http://{host}:{}{base}", bound.port());
-    println!("{url}");
+    say(format_args!("{url}"));
     if !options.bind.is_loopback() {
-        eprintln!(
+        tell(format_args!(
             "warning: serving on {} is reachable from other machines",
             options.bind
-        );
+        ));
     }
 
     let (notices, _) = broadcast::channel(16);
@@ -127,13 +127,27 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
     result.map_err(|e| Diagnostic::error(address.to_string(), None, format!("server stopped: {e}")))
 }
 
+/// Prints a line to stdout. A preview server outlives the terminal or pipe
+/// that started it: a closed stdout must not stop it (println! would panic).
+fn say(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+}
+
+/// As [`say`], on stderr.
+fn tell(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut ArticleCache) {
     match build_with_cache(options, Some(cache)) {
         Ok(report) => {
             for d in &report.diagnostics {
-                eprintln!("{d}");
+                tell(format_args!("{d}"));
             }
-            println!("{}", report.summary("rebuilt"));
+            say(format_args!("{}", report.summary("rebuilt")));
             *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = None;
             let _ = shared.notices.send(Notice {
                 kind: "reload",
@@ -147,7 +161,9 @@ fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut ArticleCache) {
                 .map(|d| d.to_string())
                 .collect::<Vec<_>>()
                 .join("\n");
-            eprintln!("{text}\nbuild failed; still serving the previous site");
+            tell(format_args!(
+                "{text}\nbuild failed; still serving the previous site"
+            ));
             *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
             let _ = shared.notices.send(Notice {
                 kind: "failed",
