@@ -206,13 +206,45 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration)
                 .with_hint("check that the output folder is writable and the disk is not full"),
         ]
     };
-    files += export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))?;
-    files += crate::search::write_index(&prepared.index, sink)?;
+    // Exports and the search index cover the whole dossier: they are redone
+    // only when something in it changed.
+    let site_key = renderer.site_key();
+    files += whole_site(sink, "data/", &site_key, || {
+        export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))
+    })?;
+    files +=
+        export::write_pages_files(&prepared.index, sink).map_err(|e| io_error("robots.txt", e))?;
+    let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
+    files += whole_site(sink, &search_dir, &site_key, || {
+        crate::search::write_index(&prepared.index, sink)
+    })?;
     for (path, bytes) in &prepared.theme.static_files {
         sink.put(path, bytes).map_err(|e| io_error(path, e))?;
         files += 1;
     }
     Ok((files, t.elapsed()))
+}
+
+/// The files below `group`, kept from the previous build when `key` is the
+/// one they were written from, else written by `write`.
+fn whole_site(
+    sink: &dyn Sink,
+    group: &str,
+    key: &str,
+    write: impl FnOnce() -> Result<usize, Vec<Diagnostic>>,
+) -> Result<usize, Vec<Diagnostic>> {
+    let io_error = |e: std::io::Error| {
+        vec![
+            Diagnostic::error(group, None, format!("cannot write: {e}"))
+                .with_hint("check that the output folder is writable and the disk is not full"),
+        ]
+    };
+    if let Some(kept) = sink.reuse_group(group, key).map_err(io_error)? {
+        return Ok(kept);
+    }
+    let written = write()?;
+    sink.group_done(group, key).map_err(io_error)?;
+    Ok(written)
 }
 
 /// Builds the site into the output folder, atomically.

@@ -1,5 +1,7 @@
 //! Stage 5, second half: the machine-readable side of the site. Data exports
 //! (`data/*.json`, CSV, W3C Web Annotations) and the GitHub Pages essentials.
+//! Every export lives below `data/`, which is kept whole from the previous
+//! build when nothing in the dossier changed.
 
 use serde_json::json;
 
@@ -34,6 +36,17 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
     put("data/events.csv", events_csv(&events)?)?;
     put("data/annotations.jsonld", pretty(&annotations(index))?)?;
 
+    Ok(written)
+}
+
+/// The GitHub Pages essentials beside the pages: `.nojekyll`, `robots.txt`
+/// pointing at the sitemap, and `CNAME` for a custom domain.
+pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usize> {
+    let mut written = 0;
+    let mut put = |path: &str, bytes: Vec<u8>| -> std::io::Result<()> {
+        written += 1;
+        sink.put(path, &bytes)
+    };
     put(".nojekyll", Vec::new())?;
     let sitemap = index.urls.absolute(&index.urls.page("sitemap.xml"));
     put(

@@ -31,6 +31,17 @@ pub trait Sink: Sync {
     fn reuse(&self, _path: &str, _key: &str) -> std::io::Result<bool> {
         Ok(false)
     }
+
+    /// As [`Sink::reuse`] for every file below the folder `group`: the
+    /// number of files kept, or None when they must be written again.
+    fn reuse_group(&self, _group: &str, _key: &str) -> std::io::Result<Option<usize>> {
+        Ok(None)
+    }
+
+    /// Records that the files just written below `group` came from `key`.
+    fn group_done(&self, _group: &str, _key: &str) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,6 +406,14 @@ impl<'a> Renderer<'a> {
             events,
             citing,
         }
+    }
+
+    /// The key of the whole site: for what covers all of it (data exports,
+    /// the search index).
+    pub fn site_key(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.keys.global).update(&self.keys.all);
+        h.finalize().to_hex()[..32].to_string()
     }
 
     /// The key of everything a job's page shows.

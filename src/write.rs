@@ -384,6 +384,30 @@ impl Sink for Staging {
         Ok(())
     }
 
+    fn reuse_group(&self, group: &str, key: &str) -> io::Result<Option<usize>> {
+        let (Some(live), Some(old_key)) = (&self.live, self.keys.get(group)) else {
+            return Ok(None);
+        };
+        if old_key != key {
+            return Ok(None);
+        }
+        let files: Vec<(&String, &String)> = live
+            .range(group.to_string()..)
+            .take_while(|(path, _)| path.starts_with(group))
+            .collect();
+        for (path, hash) in &files {
+            self.place(path, None, Some(hash))?;
+        }
+        self.group_done(group, key)?;
+        Ok(Some(files.len()))
+    }
+
+    fn group_done(&self, group: &str, key: &str) -> io::Result<()> {
+        let mut keys = self.new_keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.insert(group.to_string(), key.to_string());
+        Ok(())
+    }
+
     fn reuse(&self, path: &str, key: &str) -> io::Result<bool> {
         safe_relative(path)?;
         let hash = match (&self.live, self.keys.get(path)) {
