@@ -93,11 +93,12 @@ fn annotation_bundle(index: &SiteIndex) -> Bundle {
 /// Builds the search bundles and puts their files into `sink` under
 /// `pagefind/DIR/`. Returns the number of files written.
 pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
-    let bundles: Vec<(Bundle, Vec<Document>)> = documents(index).into_iter().collect();
+    let bundles: Vec<(Bundle, Vec<Member>)> = members(index).into_iter().collect();
     let results: Vec<Result<usize, Diagnostic>> = bundles
         .par_iter()
-        .map(|(bundle, docs)| {
-            let files = build_bundle(&bundle.language, docs).map_err(|e| {
+        .map(|(bundle, members)| {
+            let docs: Vec<Document> = members.iter().map(|m| document(index, *m)).collect();
+            let files = build_bundle(&bundle.language, &docs).map_err(|e| {
                 Diagnostic::error(
                     format!("{BUNDLE_DIR}/{}/", bundle.dir),
                     None,
@@ -167,26 +168,37 @@ fn build_bundle(language: &str, docs: &[Document]) -> Result<Vec<(String, Vec<u8
     })
 }
 
-/// The documents of every bundle: articles in their own language's, events
+/// What a record of the search index is made from.
+#[derive(Debug, Clone, Copy)]
+enum Member {
+    Article(usize),
+    Event(usize),
+    Entity(usize),
+}
+
+/// The members of every bundle: articles in their own language's, events
 /// and entities in the annotations'.
-fn documents(index: &SiteIndex) -> BTreeMap<Bundle, Vec<Document>> {
-    let mut bundles: BTreeMap<Bundle, Vec<Document>> = BTreeMap::new();
-    for record in &index.records {
+fn members(index: &SiteIndex) -> BTreeMap<Bundle, Vec<Member>> {
+    let mut bundles: BTreeMap<Bundle, Vec<Member>> = BTreeMap::new();
+    for (i, record) in index.records.iter().enumerate() {
         bundles
             .entry(article_bundle(record))
             .or_default()
-            .push(article_document(index, record));
+            .push(Member::Article(i));
     }
-    let notes = annotation_bundle(index);
-    for event in &index.events {
-        let doc = event_document(index, event);
-        bundles.entry(notes.clone()).or_default().push(doc);
-    }
-    for entity in &index.entities {
-        let doc = entity_document(entity);
-        bundles.entry(notes.clone()).or_default().push(doc);
-    }
+    let notes = bundles.entry(annotation_bundle(index)).or_default();
+    notes.extend((0..index.events.len()).map(Member::Event));
+    notes.extend((0..index.entities.len()).map(Member::Entity));
+    bundles.retain(|_, members| !members.is_empty());
     bundles
+}
+
+fn document(index: &SiteIndex, member: Member) -> Document {
+    match member {
+        Member::Article(i) => article_document(index, &index.records[i]),
+        Member::Event(e) => event_document(index, &index.events[e]),
+        Member::Entity(e) => entity_document(index, &index.entities[e]),
+    }
 }
 
 /// A language code safe as a folder name; anything else is `und`.
@@ -295,7 +307,7 @@ fn event_document(index: &SiteIndex, event: &crate::model::Event) -> Document {
     }
 }
 
-fn entity_document(entity: &crate::model::Entity) -> Document {
+fn entity_document(index: &SiteIndex, entity: &crate::model::Entity) -> Document {
     let mut html = String::from("<html><body>");
     meta(&mut html, "title", &entity.name);
     html.push_str(&format!("<h1>{}</h1>", escape_html(&entity.name)));
@@ -316,7 +328,7 @@ fn entity_document(entity: &crate::model::Entity) -> Document {
     meta(&mut html, "x", &Hidden::default().groups(&text, &[]));
     html.push_str("</body></html>");
     Document {
-        url: format!("/entities/{}/", entity.slug),
+        url: root_relative(index, &index.urls.entity(&entity.slug)),
         html,
     }
 }
@@ -345,17 +357,19 @@ impl<'a> Hidden<'a> {
     /// the entities it is the first to name.
     fn groups(&mut self, text: &str, entities: &[(&'a str, Vec<String>)]) -> String {
         let mut out = String::new();
-        for word in words(text) {
+        // Only words with letters beyond ASCII have variants.
+        for word in words(text).filter(|w| !w.is_ascii()) {
             let word = word.to_lowercase();
             if self.words.contains(&word) {
                 continue;
             }
-            let mut group = vec![word.clone()];
-            group.extend(hidden_variants(&word));
-            self.words.insert(word);
-            if group.len() > 1 {
+            let variants = hidden_variants(&word);
+            if !variants.is_empty() {
+                let mut group = vec![word.clone()];
+                group.extend(variants);
                 push_group(&mut out, &group);
             }
+            self.words.insert(word);
         }
         if entities.is_empty() {
             return out;
