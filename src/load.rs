@@ -444,16 +444,21 @@ pub fn decode(bytes: &[u8], rel: &str, diagnostics: &Diagnostics) -> Option<Stri
 
 /// Line endings to `\n`, NFC, and invisible format characters removed.
 pub fn clean_text(raw: &str) -> String {
+    let unwanted = |c: char| {
+        matches!(c,
+            '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+            | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+            || (c.is_control() && c != '\n' && c != '\t')
+    };
+    // Most files are clean already: check once, copy once.
+    let clean = raw.chars().all(|c| !unwanted(c))
+        && unicode_normalization::is_nfc_quick(raw.chars())
+            == unicode_normalization::IsNormalized::Yes;
+    if clean {
+        return raw.to_string();
+    }
     let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
-    unified
-        .nfc()
-        .filter(|&c| {
-            !matches!(c,
-                '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
-                | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-                && (!c.is_control() || c == '\n' || c == '\t')
-        })
-        .collect()
+    unified.nfc().filter(|&c| !unwanted(c)).collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// Building a site allocates millions of small strings from several threads
+// at once; glibc's malloc took a quarter of a 10,000-article build.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use dossier::diagnostics::Diagnostic;
 
 #[derive(Parser)]

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use pulldown_cmark::{Event as MdEvent, Options, Parser, Tag, TagEnd};
 use rayon::prelude::*;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
 use crate::config::Config;
@@ -123,8 +123,8 @@ static BYLINE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub struct Normalizer {
-    boilerplate: Vec<Regex>,
-    cut_from: Vec<Regex>,
+    boilerplate: RegexSet,
+    cut_from: RegexSet,
     themes: Lexicon,
     entities: Lexicon,
     theme_slugs: HashSet<String>,
@@ -139,13 +139,15 @@ impl Normalizer {
         entities: &[Entity],
         diagnostics: &Diagnostics,
     ) -> Self {
-        let compile = |builtin: &[&str], own: &[String]| -> Vec<Regex> {
+        // One pass over a paragraph for all patterns.
+        let compile = |builtin: &[&str], own: &[String]| -> RegexSet {
             let builtin = builtin.iter().filter(|_| config.normalize.builtin_patterns);
-            builtin
+            let patterns: Vec<String> = builtin
                 .map(|s| s.to_string())
                 .chain(own.iter().map(|s| format!("(?i){s}")))
-                .filter_map(|p| Regex::new(&p).ok()) // validated with the config
-                .collect()
+                .filter(|p| Regex::new(p).is_ok()) // validated with the config
+                .collect();
+            RegexSet::new(patterns).unwrap_or_else(|_| RegexSet::empty())
         };
         let (detector, unsupported) = Detector::new(&config.normalize.languages);
         for code in unsupported {
@@ -477,8 +479,8 @@ impl Normalizer {
                 continue;
             }
             let text = p.text.trim();
-            cut = cut || self.cut_from.iter().any(|r| r.is_match(text));
-            p.kind = if cut || self.boilerplate.iter().any(|r| r.is_match(text)) {
+            cut = cut || self.cut_from.is_match(text);
+            p.kind = if cut || self.boilerplate.is_match(text) {
                 ParagraphKind::Boilerplate
             } else if p.kind == ParagraphKind::Subheading {
                 ParagraphKind::Subheading // markdown headings
