@@ -93,6 +93,67 @@ pub struct EventCard {
     pub filter: crate::filters::FilterKeys,
 }
 
+/// An article page's own data (cards and links come separately).
+#[derive(Serialize)]
+struct ArticleView<'a> {
+    id: &'a str,
+    title: &'a str,
+    title_en: Option<&'a str>,
+    date: Option<&'a str>,
+    date_display: String,
+    precision: Option<crate::model::Precision>,
+    month: Option<Link>,
+    language: &'a str,
+    language_name: &'a str,
+    language_href: String,
+    language_declared: bool,
+    outlet: Option<Link>,
+    url: Option<&'a str>,
+    source: &'a str,
+    words: usize,
+    hash: &'a str,
+    summary: Option<&'a str>,
+    note: Option<&'a str>,
+    added: Option<&'a str>,
+    themes: Vec<Link>,
+    entities: Vec<Link>,
+    paragraphs: Vec<ParagraphView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ParagraphView<'a> {
+    id: &'a str,
+    kind: ParagraphKind,
+    /// Escaped text with cited passages marked, or sanitized markdown HTML.
+    html: String,
+    cited_by: Vec<CitedByView<'a>>,
+    notes: Vec<NoteView<'a>>,
+    heading: bool,
+}
+
+#[derive(Serialize)]
+struct CitedByView<'a> {
+    #[serde(skip)]
+    event: usize,
+    href: String,
+    title: &'a str,
+    date_display: String,
+    marks: Vec<MarkView>,
+}
+
+#[derive(Serialize)]
+struct MarkView {
+    n: usize,
+    mark: String,
+}
+
+#[derive(Serialize)]
+struct NoteView<'a> {
+    text: &'a str,
+    event: &'a str,
+    href: String,
+}
+
 /// Site-wide values every template sees (Tera's global context).
 #[derive(Serialize)]
 struct SiteView<'a> {
@@ -1008,28 +1069,44 @@ impl<'a> Renderer<'a> {
         let ix = self.index;
         let r = &ix.records[i];
         let mut citing: BTreeSet<usize> = BTreeSet::new();
-        let paragraphs: Vec<_> = r
+        let paragraphs: Vec<ParagraphView> = r
             .shown_paragraphs()
             .map(|p| {
-                let cites = ix.cited_by.get(&(i, p.id.clone())).cloned().unwrap_or_default();
+                let cites = ix
+                    .cited_by
+                    .get(&(i, p.id.clone()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 let mut spans: Vec<(usize, usize, String)> = Vec::new();
-                let mut cited_by = Vec::new();
+                let mut cited_by: Vec<CitedByView> = Vec::new();
                 let mut notes = Vec::new();
-                for c in &cites {
+                for c in cites {
                     let event = &ix.events[c.event];
                     let citation = &event.citations[c.citation];
                     citing.insert(c.event);
-                    let mark_id = format!("q-{}-{}", event.slug, c.citation + 1);
-                    spans.push((citation.span.0, citation.span.1, mark_id.clone()));
+                    let mark = format!("q-{}-{}", event.slug, c.citation + 1);
+                    spans.push((citation.span.0, citation.span.1, mark.clone()));
                     // One entry per event, with a marker per citation of this paragraph.
-                    let marker = serde_json::json!({"n": c.citation + 1, "mark": mark_id});
-                    match cited_by.iter_mut().find(|v: &&mut serde_json::Value| v["event"] == c.event) {
-                        Some(entry) => entry["marks"].as_array_mut().into_iter().for_each(|m| m.push(marker.clone())),
-                        None => cited_by.push(serde_json::json!({"event": c.event, "href": ix.urls.event(&event.slug),
-                            "title": event.title, "date_display": date_display(Some(&event.date)), "marks": [marker]})),
+                    let marker = MarkView {
+                        n: c.citation + 1,
+                        mark,
+                    };
+                    match cited_by.iter_mut().find(|v| v.event == c.event) {
+                        Some(entry) => entry.marks.push(marker),
+                        None => cited_by.push(CitedByView {
+                            event: c.event,
+                            href: ix.urls.event(&event.slug),
+                            title: &event.title,
+                            date_display: date_display(Some(&event.date)),
+                            marks: vec![marker],
+                        }),
                     }
                     if let Some(note) = &citation.note {
-                        notes.push(serde_json::json!({"text": note, "event": event.title, "href": ix.urls.event(&event.slug)}));
+                        notes.push(NoteView {
+                            text: note,
+                            event: &event.title,
+                            href: ix.urls.event(&event.slug),
+                        });
                     }
                 }
                 let html = if spans.is_empty() {
@@ -1037,42 +1114,64 @@ impl<'a> Renderer<'a> {
                 } else {
                     highlight(&p.text, spans)
                 };
-                serde_json::json!({"id": p.id, "kind": p.kind, "html": html, "cited_by": cited_by, "notes": notes,
-                    "heading": p.kind == ParagraphKind::Subheading})
+                ParagraphView {
+                    id: &p.id,
+                    kind: p.kind,
+                    html,
+                    cited_by,
+                    notes,
+                    heading: p.kind == ParagraphKind::Subheading,
+                }
             })
             .collect();
         let link = |j: usize| Link {
             href: ix.urls.article(&ix.records[j].slug),
             name: ix.records[j].title.clone(),
         };
-        let outlet = r.outlet.as_ref().map(|name| Link {
-            href: ix.urls.outlet(&outlet_slug(name)),
-            name: name.clone(),
-        });
-        let events: Vec<&EventCard> = citing.iter().map(|&e| &self.event_cards[e]).collect();
-        let article = serde_json::json!({
-            "id": r.id, "title": r.title, "title_en": r.title_en, "date": r.date,
-            "date_display": date_display(r.date.as_deref()), "precision": r.precision,
-            "month": r.month.as_ref().map(|m| Link { href: ix.urls.month(m), name: month_key_display(m) }),
-            "language": r.language, "language_name": language_name(&r.language),
-            "language_href": ix.urls.language(&r.language), "language_declared": r.language_declared,
-            "outlet": outlet, "url": r.url.as_deref().filter(|u| u.starts_with("http://") || u.starts_with("https://")),
-            "source": r.source, "words": r.words, "hash": r.hash, "summary": r.summary, "note": r.note,
-            "added": r.added,
-            "themes": self.theme_links(&r.themes), "entities": self.entity_links(&r.entities),
-            "paragraphs": paragraphs,
-        });
+        let article = ArticleView {
+            id: &r.id,
+            title: &r.title,
+            title_en: r.title_en.as_deref(),
+            date: r.date.as_deref(),
+            date_display: date_display(r.date.as_deref()),
+            precision: r.precision,
+            month: r.month.as_ref().map(|m| Link {
+                href: ix.urls.month(m),
+                name: month_key_display(m),
+            }),
+            language: &r.language,
+            language_name: language_name(&r.language),
+            language_href: ix.urls.language(&r.language),
+            language_declared: r.language_declared,
+            outlet: r.outlet.as_ref().map(|name| Link {
+                href: ix.urls.outlet(&outlet_slug(name)),
+                name: name.clone(),
+            }),
+            url: r
+                .url
+                .as_deref()
+                .filter(|u| u.starts_with("http://") || u.starts_with("https://")),
+            source: &r.source,
+            words: r.words,
+            hash: &r.hash,
+            summary: r.summary.as_deref(),
+            note: r.note.as_deref(),
+            added: r.added.as_deref(),
+            themes: self.theme_links(&r.themes),
+            entities: self.entity_links(&r.entities),
+            paragraphs,
+        };
         let mut ctx = Context::new();
         ctx.insert("article", &article);
-        ctx.insert("events", &events);
-        let related: Vec<&ArticleCard> = match ix.chronology_position[i] {
+        ctx.insert_value(
+            "events",
+            self.event_list(&citing.into_iter().collect::<Vec<_>>()),
+        );
+        let related = match ix.chronology_position[i] {
             Some(pos) => self.related_articles(&r.themes, &r.entities, pos, &[i]),
             None => Vec::new(),
-        }
-        .into_iter()
-        .map(|j| &self.article_cards[j])
-        .collect();
-        ctx.insert("related", &related);
+        };
+        ctx.insert_value("related", self.article_list(&related));
         ctx.insert("previous", &ix.previous(i).map(link));
         ctx.insert("next", &ix.next(i).map(link));
         self.page(
