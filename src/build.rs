@@ -43,6 +43,8 @@ pub struct Timings {
     pub index: Duration,
     pub render: Duration,
     pub write: Duration,
+    /// Parts of the render stage: cards and keys, pages, exports, search.
+    pub render_parts: Vec<(&'static str, Duration)>,
 }
 
 #[derive(Debug)]
@@ -196,10 +198,20 @@ fn check_taxonomies(content: &load::Content, diagnostics: &Diagnostics) {
     );
 }
 
-fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration), Vec<Diagnostic>> {
+type Rendered = (usize, Duration, Vec<(&'static str, Duration)>);
+
+fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<Rendered, Vec<Diagnostic>> {
     let t = Instant::now();
+    let mut parts = Vec::new();
+    let mut lap = Instant::now();
+    let mut part = |name: &'static str| {
+        parts.push((name, lap.elapsed()));
+        lap = Instant::now();
+    };
     let renderer = Renderer::new(&prepared.index, &prepared.theme)?;
+    part("cards");
     let mut files = renderer.render_all(sink)?;
+    part("pages");
     let io_error = |path: &str, e: std::io::Error| {
         vec![
             Diagnostic::error(path, None, format!("cannot write: {e}"))
@@ -214,15 +226,17 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<(usize, Duration)
     })?;
     files +=
         export::write_pages_files(&prepared.index, sink).map_err(|e| io_error("robots.txt", e))?;
+    part("exports");
     let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
     files += whole_site(sink, &search_dir, &site_key, || {
         crate::search::write_index(&prepared.index, sink)
     })?;
+    part("search");
     for (path, bytes) in &prepared.theme.static_files {
         sink.put(path, bytes).map_err(|e| io_error(path, e))?;
         files += 1;
     }
-    Ok((files, t.elapsed()))
+    Ok((files, t.elapsed(), parts))
 }
 
 /// The files below `group`, kept from the previous build when `key` is the
@@ -273,7 +287,7 @@ pub fn build_with_cache(
             ),
         ]
     })?;
-    let (files, render_time) = match render_into(&prepared, &staging) {
+    let (files, render_time, render_parts) = match render_into(&prepared, &staging) {
         Ok(result) => result,
         Err(mut errors) => {
             staging.abort();
@@ -288,6 +302,7 @@ pub fn build_with_cache(
             .with_hint("the previous site is untouched; check permissions and free space, then build again")]
     })?;
     prepared.timings.render = render_time;
+    prepared.timings.render_parts = render_parts;
     prepared.timings.write = t.elapsed();
     Ok(BuildReport {
         articles: prepared.index.records.len(),
@@ -305,12 +320,14 @@ pub fn build_with_cache(
 pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let prepared = prepare(root, None)?;
-    let (files, render) = render_into(&prepared, &Discard).map_err(|mut errors| {
-        errors.extend(prepared.diagnostics.clone());
-        errors
-    })?;
+    let (files, render, render_parts) =
+        render_into(&prepared, &Discard).map_err(|mut errors| {
+            errors.extend(prepared.diagnostics.clone());
+            errors
+        })?;
     let mut timings = prepared.timings;
     timings.render = render;
+    timings.render_parts = render_parts;
     Ok(BuildReport {
         articles: prepared.index.records.len(),
         events: prepared.index.events.len(),

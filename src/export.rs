@@ -19,7 +19,7 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
         sink.put(path, &bytes)
     };
 
-    put("data/records.json", pretty(&index.records)?)?;
+    put("data/records.json", json_lines_array(&index.records)?)?;
 
     let events: Vec<Event> = index
         .events
@@ -32,7 +32,7 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
             e
         })
         .collect();
-    put("data/events.json", pretty(&events)?)?;
+    put("data/events.json", json_lines_array(&events)?)?;
     put("data/events.csv", events_csv(&events)?)?;
     put("data/annotations.jsonld", pretty(&annotations(index))?)?;
 
@@ -63,6 +63,25 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
         put("CNAME", format!("{domain}\n").into_bytes())?;
     }
     Ok(written)
+}
+
+/// A JSON array with one element a line: compact, quick to write in
+/// parallel, and still readable and diffable line by line.
+fn json_lines_array<T: serde::Serialize + Sync>(items: &[T]) -> std::io::Result<Vec<u8>> {
+    use rayon::prelude::*;
+    let lines: Vec<Vec<u8>> = items
+        .par_iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<_, _>>()
+        .map_err(std::io::Error::other)?;
+    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum::<usize>() + 4);
+    out.extend_from_slice(b"[\n");
+    for (i, line) in lines.iter().enumerate() {
+        out.extend_from_slice(line);
+        out.extend_from_slice(if i + 1 < lines.len() { b",\n" } else { b"\n" });
+    }
+    out.extend_from_slice(b"]\n");
+    Ok(out)
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {

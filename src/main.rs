@@ -163,6 +163,9 @@ fn main() -> ExitCode {
                         ] {
                             println!("  {stage:<10} {:>8.1} ms", d.as_secs_f64() * 1000.0);
                         }
+                        for (part, d) in &t.render_parts {
+                            println!("    render.{part:<8} {:>6.1} ms", d.as_secs_f64() * 1000.0);
+                        }
                     }
                     ExitCode::SUCCESS
                 }
