@@ -208,7 +208,7 @@ fn watch(
         }
     };
     let mut debouncer = new_debouncer(
-        Duration::from_millis(150),
+        Duration::from_millis(50),
         None,
         move |result: DebounceEventResult| {
             if let Ok(events) = result

@@ -169,6 +169,48 @@ fn search_and_filters() {
     run_script("search.mjs", "the search and filter suite");
 }
 
+/// `dossier serve` with a page open in Chromium: saving a sidecar shows in
+/// the page within a second; a misquote shows its error in the page; fixing
+/// it recovers (tests/browser/reload.mjs).
+#[test]
+fn live_reload() {
+    if skipped("live_reload") {
+        return;
+    }
+    require_tool("node", &["--version"]);
+    let chromium = chromium();
+    npm_ci();
+    // A scratch copy of the example dossier: the script edits it.
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let root = scratch.path().join("dossier");
+    copy_tree(&repo().join("content"), &root.join("content"));
+    std::fs::copy(repo().join("dossier.toml"), root.join("dossier.toml"))
+        .expect("copy dossier.toml");
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir().join("reload.mjs"))
+        .arg(env!("CARGO_BIN_EXE_dossier"))
+        .arg(&root)
+        .env("CHROMIUM", &chromium)
+        .current_dir(repo());
+    let result = run_with_limit(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&result.stderr));
+    assert!(result.status.success(), "live reload failed:\n{stdout}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
 /// Builds the example site and runs `node tests/browser/SCRIPT SITE`.
 fn run_script(script: &str, what: &str) {
     require_tool("node", &["--version"]);

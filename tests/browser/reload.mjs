@@ -1,0 +1,148 @@
+// Live reload in a real browser: `dossier serve` on a copy of a dossier,
+// an open page, and edits saved as an analyst would save them.
+//
+//   node tests/browser/reload.mjs DOSSIER_BIN ROOT
+//
+// ROOT is a scratch copy of a dossier (it is edited). The checks:
+//   - saving a sidecar shows the change in the open page, within a second;
+//   - a misquote in an event shows the build error, with file and line, in
+//     the open page while the last good site stays up;
+//   - fixing the file removes the error and reloads, with no restart.
+// Environment: CHROMIUM (default /usr/bin/chromium).
+// The last line is "N passed, N failed".
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
+
+const [bin, root] = process.argv.slice(2);
+if (!bin || !root) {
+  console.error("usage: node reload.mjs DOSSIER_BIN ROOT");
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+let passed = 0;
+let failed = 0;
+function check(ok, what) {
+  if (ok) {
+    passed++;
+    console.log(`ok   ${what}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${what}`);
+  }
+}
+
+const output = fs.mkdtempSync(path.join(os.tmpdir(), "dossier-reload-out-"));
+const server = spawn(bin, ["--root", root, "serve", "--port", "0", "--output", path.join(output, "site")], {
+  stdio: ["ignore", "pipe", "pipe"],
+});
+let serverLog = "";
+server.stderr.on("data", (d) => (serverLog += d));
+const url = await new Promise((resolve, reject) => {
+  let buffer = "";
+  server.stdout.on("data", (d) => {
+    buffer += d;
+    const line = buffer.split("\n")[0];
+    if (buffer.includes("\n")) resolve(line.trim());
+  });
+  server.on("exit", (code) => reject(new Error(`dossier serve exited with ${code}: ${serverLog}`)));
+  setTimeout(() => reject(new Error("dossier serve printed no URL in 30 s")), 30000);
+});
+check(/^http:\/\/127\.0\.0\.1:\d+\/$/.test(url), `the first line printed is the URL (${url})`);
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dossier-reload-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath,
+  headless: true,
+  chromiumSandbox: false,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, test, limit = 10000) {
+  const start = Date.now();
+  while (Date.now() - start < limit) {
+    try {
+      if (await test()) return Date.now() - start;
+    } catch {
+      // the page is reloading
+    }
+    await sleep(25);
+  }
+  return null;
+}
+
+try {
+  const page = await context.newPage();
+  const article = `${url}articles/004-fdb09750b2c18041/`;
+  // Wait for the first build to be served.
+  await until("first page", async () => (await page.goto(article)).status() === 200, 30000);
+  await page.waitForFunction(() => document.querySelector("script[src$='__dossier/reload.js']"));
+  // Give the page's EventSource a moment to connect.
+  await sleep(300);
+
+  const sidecar = path.join(root, "content/articles/004_fdb09750b2c18041.toml");
+  const original = fs.readFileSync(sidecar, "utf8");
+  const marker = `Checked in the browser ${Date.now()}`;
+  const saved = Date.now();
+  fs.writeFileSync(sidecar, `${original}\nnote = "${marker}"\n`);
+  const shown = await until("note shown", () => page.evaluate((m) => document.body.innerText.includes(m), marker));
+  check(shown !== null, "a saved sidecar shows in the open page");
+  const latency = Date.now() - saved;
+  console.log(`     save -> visible: ${latency} ms`);
+  check(shown !== null && latency < 1000, `within a second (${latency} ms)`);
+
+  const eventFile = "content/events/2023-05-shoigu-khrenin-nuclear-agreement.md";
+  const eventPath = path.join(root, eventFile);
+  const event = fs.readFileSync(eventPath, "utf8");
+  const lines = event.split("\n");
+  const quoteLine = lines.findIndex((l) => l.startsWith("quote")) + 1;
+  fs.writeFileSync(eventPath, event.replace("avtal", "fördrag"));
+  const errorShown = await until("error overlay", () =>
+    page.evaluate(() => document.getElementById("dossier-build-errors")?.innerText || ""),
+  );
+  const overlay = errorShown !== null
+    ? await page.evaluate(() => document.getElementById("dossier-build-errors").innerText)
+    : "";
+  check(
+    overlay.includes(`${eventFile}:${quoteLine}: error: quote not found`),
+    `a misquote shows its error with file and line in the page (${overlay.split("\n")[2] || "nothing"})`,
+  );
+  check(overlay.includes("closest passage"), "the error carries the closest passage as a hint");
+  check(
+    await page.evaluate((m) => document.body.innerText.includes(m), marker),
+    "the last good page is still shown under the error",
+  );
+
+  fs.writeFileSync(eventPath, event);
+  const cleared = await until("error cleared", () =>
+    page.evaluate(() => !document.getElementById("dossier-build-errors")),
+  );
+  check(cleared !== null, "fixing the file clears the error, with no restart");
+
+  fs.writeFileSync(sidecar, original);
+  const restored = await until("note gone", () =>
+    page.evaluate((m) => !document.body.innerText.includes(m), marker),
+  );
+  check(restored !== null, "and later saves still reload the page");
+} catch (e) {
+  check(false, `unexpected: ${e.stack || e}`);
+} finally {
+  await context.close();
+  server.kill("SIGINT");
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+  fs.rmSync(output, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
