@@ -28,6 +28,21 @@ pub struct Lexicon {
     stem_lengths: Vec<usize>,
 }
 
+/// Lowercase words of `text`, borrowed where already lowercase (most are),
+/// so matching a long article allocates little.
+pub fn words_borrowed(text: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.chars().any(char::is_uppercase) {
+                std::borrow::Cow::Owned(w.to_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(w)
+            }
+        })
+        .collect()
+}
+
 /// Lowercase words of `text`, as char-boundary-safe owned strings.
 pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -88,10 +103,11 @@ impl Lexicon {
 
     /// A match inside a longer match of another slug does not count:
     /// "Kyiv Independent" names the newspaper, not the city.
-    pub fn matches_words(&self, words: &[String]) -> BTreeSet<String> {
+    pub fn matches_words<W: AsRef<str>>(&self, words: &[W]) -> BTreeSet<String> {
         // (first word, one past the last word, slug index)
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
+            let word = word.as_ref();
             if let Some(terms) = self.by_first_word.get(word) {
                 for &t in terms {
                     let term = &self.terms[t];
@@ -137,7 +153,7 @@ impl Lexicon {
             .collect()
     }
 
-    fn term_at(&self, term: &Term, words: &[String]) -> bool {
+    fn term_at<W: AsRef<str>>(&self, term: &Term, words: &[W]) -> bool {
         if words.len() < term.words.len() {
             return false;
         }
@@ -148,9 +164,9 @@ impl Lexicon {
             .enumerate()
             .all(|(i, (want, got))| {
                 if i == last && term.stem_last {
-                    got.starts_with(want.as_str())
+                    got.as_ref().starts_with(want.as_str())
                 } else {
-                    got == want
+                    got.as_ref() == want
                 }
             })
     }

@@ -341,7 +341,7 @@ impl Normalizer {
             .map(|p| p.text.as_str())
             .collect::<Vec<_>>()
             .join("\n");
-        let words = lexicon::words(&shown_text);
+        let words = lexicon::words_borrowed(&shown_text);
 
         let title = meta
             .title
@@ -602,6 +602,14 @@ pub fn split_clipping(body: &str) -> Vec<Paragraph> {
 }
 
 fn collapse_spaces(text: &str) -> String {
+    // Most paragraphs have single spaces already: copy them as they are.
+    let tidy = !text.starts_with(char::is_whitespace)
+        && !text.ends_with(char::is_whitespace)
+        && !text.contains("  ")
+        && !text.contains(|c: char| c.is_whitespace() && c != ' ');
+    if tidy {
+        return text.to_string();
+    }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -1043,5 +1051,145 @@ mod tests {
         assign_unique_slugs(&mut records);
         let slugs: Vec<_> = records.iter().map(|r| r.slug.as_str()).collect();
         assert_eq!(slugs, vec!["article", "article-2", "unicode", "unicode-2"]);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::load::SourceText;
+    use proptest::prelude::*;
+
+    const BOILERPLATE: &[&str] = &[
+        "Registrieren Sie sich jetzt, um weiterzulesen",
+        "Annonse",
+        "Les også: noe annet",
+        "Share this article",
+    ];
+
+    /// A word no boilerplate, caption, byline or dateline pattern can match.
+    fn word() -> impl Strategy<Value = String> {
+        "[qQ][a-zæøåäöüß]{0,8}[.,!?;:\"»«)(-]?"
+    }
+
+    fn paragraph() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(word(), 1..15)
+    }
+
+    fn normalize(format: ArticleFormat, text: &str) -> Record {
+        let themes = vec![];
+        let entities = vec![];
+        let n = Normalizer::new(&Config::default(), &themes, &entities, &Diagnostics::new());
+        let article = SourceArticle {
+            id: "p".into(),
+            stamp: Default::default(),
+            format,
+            source: SourceText {
+                path: "content/articles/p.txt".into(),
+                text: crate::load::clean_text(text),
+            },
+            hash: "h".into(),
+            sidecar: None,
+        };
+        n.normalize(&article, &Diagnostics::new())
+            .expect("a record")
+    }
+
+    fn count<'a>(words: impl Iterator<Item = &'a str>) -> std::collections::HashMap<&'a str, usize> {
+        let mut m = std::collections::HashMap::new();
+        for w in words {
+            *m.entry(w).or_insert(0) += 1;
+        }
+        m
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Every word outside boilerplate paragraphs and the date prefix is
+        /// in the record's shown paragraphs, however the clipping is laid out.
+        #[test]
+        fn normalization_never_loses_text(
+            paragraphs in prop::collection::vec(paragraph(), 1..8),
+            boilerplate in prop::collection::vec((0usize..8, 0usize..BOILERPLATE.len()), 0..3),
+            date in prop::option::of("20[0-9]{2}-(0[1-9]|1[0-2])"),
+            blank_lines in any::<bool>(),
+            crlf in any::<bool>(),
+            cut_tail in any::<bool>(),
+            markdown in any::<bool>(),
+        ) {
+            let mut lines: Vec<String> = paragraphs.iter().map(|p| p.join(" ")).collect();
+            for (at, which) in &boilerplate {
+                let at = (*at).min(lines.len()).max(1);
+                lines.insert(at, BOILERPLATE[*which].to_string());
+            }
+            if cut_tail {
+                lines.push("More Stories".into());
+                lines.push("qtail words here.".into());
+            }
+            if let Some(date) = &date {
+                lines[0] = format!("date {date} {}", lines[0]);
+            }
+            let sep = if blank_lines || markdown { "\n\n" } else { "\n" };
+            let mut text = lines.join(sep);
+            text.push('\n');
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let format = if markdown { ArticleFormat::Markdown } else { ArticleFormat::Text };
+            let record = normalize(format, &text);
+            let shown: String = record
+                .shown_paragraphs()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let have = count(shown.split_whitespace());
+            let want = count(paragraphs.iter().flatten().map(String::as_str));
+            for (w, n) in want {
+                prop_assert!(
+                    have.get(w).copied().unwrap_or(0) >= n,
+                    "{w:?} x{n} lost from {text:?}: shown {shown:?}"
+                );
+            }
+            prop_assert_eq!(record.date.is_some(), date.is_some());
+        }
+
+        /// Slugs are unique, non-empty and URL-safe whatever the ids and
+        /// sidecar slugs (`..`, `/`, emoji, empty…).
+        #[test]
+        fn slugs_stay_unique_and_url_safe(
+            entries in prop::collection::vec(
+                (any::<String>(), prop::option::of(prop_oneof![
+                    any::<String>(),
+                    Just("../x".to_string()),
+                    Just("a/b".to_string()),
+                    Just("..".to_string()),
+                    Just(String::new()),
+                ])),
+                1..20,
+            )
+        ) {
+            let mut records: Vec<Record> = entries
+                .iter()
+                .map(|(id, slug)| {
+                    let mut r = normalize(ArticleFormat::Text, "Tekst.\n");
+                    r.id = id.clone();
+                    r.slug = slug.clone().unwrap_or_default();
+                    r
+                })
+                .collect();
+            records.sort_by(|a, b| a.id.cmp(&b.id));
+            assign_unique_slugs(&mut records);
+            let mut seen = HashSet::new();
+            for r in &records {
+                prop_assert!(!r.slug.is_empty(), "empty slug for {:?}", r.id);
+                prop_assert!(
+                    r.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                    "slug {:?}", r.slug
+                );
+                prop_assert!(!r.slug.starts_with('-') && !r.slug.ends_with('-'), "slug {:?}", r.slug);
+                prop_assert!(seen.insert(r.slug.clone()), "duplicate slug {:?}", r.slug);
+            }
+        }
     }
 }
