@@ -323,7 +323,8 @@ impl Normalizer {
             ArticleFormat::Text => split_clipping(body),
             ArticleFormat::Markdown => split_markdown(body),
         };
-        let dateline_agency = self.classify(&mut paragraphs);
+        let markdown = article.format == ArticleFormat::Markdown;
+        let dateline_agency = self.classify(&mut paragraphs, markdown);
         if paragraphs.iter().all(|p| !p.kind.is_shown()) {
             diagnostics.push(
                 Diagnostic::warning(
@@ -343,11 +344,21 @@ impl Normalizer {
             .join("\n");
         let words = lexicon::words_borrowed(&shown_text);
 
-        let title = meta
-            .title
-            .clone()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| lead_title(&paragraphs).unwrap_or_else(|| article.id.clone()));
+        // The first of the annotated title and the lead sentence that is not
+        // empty once cleaned ("...", or a markdown list item with no text, is).
+        let title = [meta.title.clone(), lead_title(&paragraphs)]
+            .into_iter()
+            .flatten()
+            .map(|t| clean_title(&t))
+            .find(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| {
+                let id = clean_title(&article.id);
+                if id.trim().is_empty() {
+                    article.id.clone()
+                } else {
+                    id
+                }
+            });
 
         let language = match &meta.language {
             Some(code) => code.trim().to_ascii_lowercase(),
@@ -415,7 +426,7 @@ impl Normalizer {
         Some(Record {
             id: article.id.clone(),
             slug: meta.slug.clone().unwrap_or_default(),
-            title: clean_title(&title),
+            title,
             title_en: meta.title_en,
             date: date.as_ref().map(PartialDate::iso),
             precision: date.as_ref().map(PartialDate::precision),
@@ -446,11 +457,12 @@ impl Normalizer {
     }
 
     /// Gives every paragraph its kind. Returns the agency named by a dateline.
-    fn classify(&self, paragraphs: &mut Vec<Paragraph>) -> Option<String> {
+    /// Markdown marks its own headings; clippings need the guesswork.
+    fn classify(&self, paragraphs: &mut Vec<Paragraph>, markdown: bool) -> Option<String> {
         let mut agency = None;
         // A dateline opens the first paragraph: split it off as its own.
         if let Some(first) = paragraphs.first_mut()
-            && first.html.is_none()
+            && !markdown
             && let Some(m) = DATELINE.captures(&first.text)
         {
             let whole = m.get(0).map(|m| m.end()).unwrap_or(0);
@@ -488,7 +500,7 @@ impl Normalizer {
                 ParagraphKind::Caption
             } else if is_byline(text) {
                 ParagraphKind::Byline
-            } else if lead_seen && p.html.is_none() && is_subheading(text) {
+            } else if lead_seen && !markdown && is_subheading(text) {
                 ParagraphKind::Subheading
             } else if !lead_seen {
                 lead_seen = true;
@@ -624,6 +636,9 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
     // Only blocks with raw HTML or links need the (costly) sanitizer;
     // pulldown-cmark escapes everything else itself.
     let mut risky = false;
+    // A block of plain text needs no HTML of its own: the text, escaped, is
+    // the same. Keeping none halves what a markdown article holds in memory.
+    let mut markup = false;
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     for event in Parser::new_ext(body, options) {
@@ -633,10 +648,15 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
                     heading = matches!(tag, Tag::Heading { .. });
                 }
                 risky |= matches!(tag, Tag::Link { .. } | Tag::Image { .. });
+                markup |= !(depth == 0 && matches!(tag, Tag::Paragraph));
                 depth += 1;
             }
             MdEvent::End(_) => depth = depth.saturating_sub(1),
-            MdEvent::Text(t) | MdEvent::Code(t) => text.push_str(t),
+            MdEvent::Text(t) => text.push_str(t),
+            MdEvent::Code(t) => {
+                markup = true;
+                text.push_str(t)
+            }
             MdEvent::Html(_) | MdEvent::InlineHtml(_) => risky = true,
             MdEvent::SoftBreak | MdEvent::HardBreak => text.push(' '),
             _ => {}
@@ -644,19 +664,19 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
         let closes_block = depth == 0 && !matches!(event, MdEvent::Start(_));
         events.push(event);
         if closes_block {
-            let mut html = String::new();
-            pulldown_cmark::html::push_html(&mut html, events.drain(..));
             let plain = collapse_spaces(&text);
             text.clear();
-            if plain.is_empty() && html.trim().is_empty() {
-                continue;
-            }
-            let html = if std::mem::take(&mut risky) {
-                sanitize_html(&html)
+            let (is_markup, is_risky) = (std::mem::take(&mut markup), std::mem::take(&mut risky));
+            let html = if is_markup || is_risky {
+                let mut html = String::new();
+                pulldown_cmark::html::push_html(&mut html, events.drain(..));
+                let html = if is_risky { sanitize_html(&html) } else { html };
+                (!html.trim().is_empty()).then_some(html)
             } else {
-                html
+                events.clear();
+                None
             };
-            if plain.is_empty() && html.trim().is_empty() {
+            if plain.is_empty() && html.is_none() {
                 continue;
             }
             paragraphs.push(Paragraph {
@@ -667,7 +687,7 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
                     ParagraphKind::Body
                 },
                 text: plain,
-                html: Some(html),
+                html,
             });
         }
     }
@@ -1020,6 +1040,23 @@ mod tests {
         assert!(html.contains("<strong>fed</strong>"));
     }
 
+    /// Fuzz crash (normalize): " 022\x131)" as markdown is an empty
+    /// ordered list item, whose empty text became the title.
+    #[test]
+    fn title_is_never_empty() {
+        let text = crate::load::clean_text(" 022\u{13}1)");
+        for (format, text, sidecar) in [
+            (ArticleFormat::Markdown, text.as_str(), None),
+            (ArticleFormat::Markdown, "1)\n", Some("title = \"...\"\n")),
+            (ArticleFormat::Text, "...\n", None),
+        ] {
+            let r = normalizer()
+                .normalize(&article("x", format, text, sidecar), &Diagnostics::new())
+                .unwrap();
+            assert_eq!(r.title, "x", "{text:?}");
+        }
+    }
+
     #[test]
     fn first_sentence_skips_abbreviations() {
         assert_eq!(
@@ -1076,10 +1113,11 @@ mod properties {
         prop::collection::vec(word(), 1..15)
     }
 
+    static NORMALIZER: LazyLock<Normalizer> =
+        LazyLock::new(|| Normalizer::new(&Config::default(), &[], &[], &Diagnostics::new()));
+
     fn normalize(format: ArticleFormat, text: &str) -> Record {
-        let themes = vec![];
-        let entities = vec![];
-        let n = Normalizer::new(&Config::default(), &themes, &entities, &Diagnostics::new());
+        let n = &*NORMALIZER;
         let article = SourceArticle {
             id: "p".into(),
             stamp: Default::default(),
@@ -1095,7 +1133,9 @@ mod properties {
             .expect("a record")
     }
 
-    fn count<'a>(words: impl Iterator<Item = &'a str>) -> std::collections::HashMap<&'a str, usize> {
+    fn count<'a>(
+        words: impl Iterator<Item = &'a str>,
+    ) -> std::collections::HashMap<&'a str, usize> {
         let mut m = std::collections::HashMap::new();
         for w in words {
             *m.entry(w).or_insert(0) += 1;
@@ -1169,10 +1209,11 @@ mod properties {
                 1..20,
             )
         ) {
+            let template = normalize(ArticleFormat::Text, "Tekst.\n");
             let mut records: Vec<Record> = entries
                 .iter()
                 .map(|(id, slug)| {
-                    let mut r = normalize(ArticleFormat::Text, "Tekst.\n");
+                    let mut r = template.clone();
                     r.id = id.clone();
                     r.slug = slug.clone().unwrap_or_default();
                     r
