@@ -200,7 +200,14 @@ fn check_taxonomies(content: &load::Content, diagnostics: &Diagnostics) {
 
 type Rendered = (usize, Duration, Vec<(&'static str, Duration)>);
 
-fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<Rendered, Vec<Diagnostic>> {
+/// Renders pages, exports and static files into `sink`; the search index
+/// too when `with_search` (check skips it: it is derived from what check
+/// has verified, and it is the costliest part).
+fn render_into(
+    prepared: &Prepared,
+    sink: &dyn Sink,
+    with_search: bool,
+) -> Result<Rendered, Vec<Diagnostic>> {
     let t = Instant::now();
     let mut parts = Vec::new();
     let mut lap = Instant::now();
@@ -227,10 +234,12 @@ fn render_into(prepared: &Prepared, sink: &dyn Sink) -> Result<Rendered, Vec<Dia
     files +=
         export::write_pages_files(&prepared.index, sink).map_err(|e| io_error("robots.txt", e))?;
     part("exports");
-    let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
-    files += whole_site(sink, &search_dir, &site_key, || {
-        crate::search::write_index(&prepared.index, sink)
-    })?;
+    if with_search {
+        let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
+        files += whole_site(sink, &search_dir, &site_key, || {
+            crate::search::write_index(&prepared.index, sink)
+        })?;
+    }
     part("search");
     for (path, bytes) in &prepared.theme.static_files {
         sink.put(path, bytes).map_err(|e| io_error(path, e))?;
@@ -287,7 +296,7 @@ pub fn build_with_cache(
             ),
         ]
     })?;
-    let (files, render_time, render_parts) = match render_into(&prepared, &staging) {
+    let (files, render_time, render_parts) = match render_into(&prepared, &staging, true) {
         Ok(result) => result,
         Err(mut errors) => {
             staging.abort();
@@ -321,7 +330,7 @@ pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let prepared = prepare(root, None)?;
     let (files, render, render_parts) =
-        render_into(&prepared, &Discard).map_err(|mut errors| {
+        render_into(&prepared, &Discard, false).map_err(|mut errors| {
             errors.extend(prepared.diagnostics.clone());
             errors
         })?;
