@@ -13,14 +13,7 @@ use crate::render::Sink;
 const SELECTOR_CONTEXT: usize = 32;
 
 pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usize> {
-    let mut written = 0;
-    let mut put = |path: &str, bytes: Vec<u8>| -> std::io::Result<()> {
-        written += 1;
-        sink.put(path, &bytes)
-    };
-
-    put("data/records.json", json_lines_array(&index.records)?)?;
-
+    put_json_lines(sink, "data/records.json", &index.records)?;
     let events: Vec<Event> = index
         .events
         .iter()
@@ -32,11 +25,10 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
             e
         })
         .collect();
-    put("data/events.json", json_lines_array(&events)?)?;
-    put("data/events.csv", events_csv(&events)?)?;
-    put("data/annotations.jsonld", pretty(&annotations(index))?)?;
-
-    Ok(written)
+    put_json_lines(sink, "data/events.json", &events)?;
+    sink.put("data/events.csv", &events_csv(&events)?)?;
+    sink.put("data/annotations.jsonld", &pretty(&annotations(index))?)?;
+    Ok(4)
 }
 
 /// The GitHub Pages essentials beside the pages: `.nojekyll`, `robots.txt`
@@ -65,23 +57,31 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
     Ok(written)
 }
 
-/// A JSON array with one element a line: compact, quick to write in
-/// parallel, and still readable and diffable line by line.
-fn json_lines_array<T: serde::Serialize + Sync>(items: &[T]) -> std::io::Result<Vec<u8>> {
+/// Writes a JSON array with one element a line: compact, serialized in
+/// parallel, still readable and diffable line by line. The lines go to the
+/// sink as parts, never joined into one buffer (records.json is the size of
+/// the whole dossier).
+fn put_json_lines<T: serde::Serialize + Sync>(
+    sink: &dyn Sink,
+    path: &str,
+    items: &[T],
+) -> std::io::Result<()> {
     use rayon::prelude::*;
     let lines: Vec<Vec<u8>> = items
         .par_iter()
-        .map(serde_json::to_vec)
-        .collect::<Result<_, _>>()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut line = serde_json::to_vec(item)?;
+            line.extend_from_slice(if i + 1 < items.len() { b",\n" } else { b"\n" });
+            Ok(line)
+        })
+        .collect::<Result<_, serde_json::Error>>()
         .map_err(std::io::Error::other)?;
-    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum::<usize>() + 4);
-    out.extend_from_slice(b"[\n");
-    for (i, line) in lines.iter().enumerate() {
-        out.extend_from_slice(line);
-        out.extend_from_slice(if i + 1 < lines.len() { b",\n" } else { b"\n" });
-    }
-    out.extend_from_slice(b"]\n");
-    Ok(out)
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(lines.len() + 2);
+    parts.push(b"[\n");
+    parts.extend(lines.iter().map(Vec::as_slice));
+    parts.push(b"]\n");
+    sink.put_parts(path, &parts)
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {

@@ -21,6 +21,12 @@ use crate::theme::Theme;
 pub trait Sink: Sync {
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
 
+    /// A file given in parts, written one after the other (large exports:
+    /// never copied into one buffer).
+    fn put_parts(&self, path: &str, parts: &[&[u8]]) -> std::io::Result<()> {
+        self.put(path, &parts.concat())
+    }
+
     /// A page rendered from inputs that hash to `key`.
     fn put_keyed(&self, path: &str, bytes: &[u8], _key: &str) -> std::io::Result<()> {
         self.put(path, bytes)

@@ -277,13 +277,21 @@ impl Staging {
 
     /// Puts `bytes` at `rel`, or, with `bytes` None, the live site's file
     /// (whose content hash is `known`).
-    fn place(&self, rel: &str, bytes: Option<&[u8]>, known: Option<&str>) -> io::Result<()> {
-        let hash = match (bytes, known) {
+    /// `parts`, one after the other, are the file (large exports come in
+    /// parts, so they are never copied into one buffer).
+    fn place(&self, rel: &str, parts: Option<&[&[u8]]>, known: Option<&str>) -> io::Result<()> {
+        let hash = match (parts, known) {
             (_, Some(hash)) => hash.to_string(),
-            (Some(bytes), None) => blake3::hash(bytes).to_hex()[..32].to_string(),
+            (Some(parts), None) => {
+                let mut h = blake3::Hasher::new();
+                for part in parts {
+                    h.update(part);
+                }
+                h.finalize().to_hex()[..32].to_string()
+            }
             (None, None) => return Err(io::Error::other("nothing to place")),
         };
-        let bytes = bytes.unwrap_or_default();
+        let parts = parts.unwrap_or_default();
         self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -297,7 +305,7 @@ impl Staging {
         let in_live = match &self.live {
             Some(live) => live.get(rel) == Some(&hash),
             // No manifest (a site from an older build): compare the bytes.
-            None => fs::read(self.output.join(rel)).is_ok_and(|old| old == bytes),
+            None => fs::read(self.output.join(rel)).is_ok_and(|old| old == parts.concat()),
         };
         let target = self.spare.join(rel);
         if in_spare {
@@ -329,8 +337,11 @@ impl Staging {
         if in_live && fs::hard_link(self.output.join(rel), &temp).is_ok() {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         } else {
-            let mut file = File::create(&temp)?;
-            file.write_all(bytes)?;
+            let mut file = std::io::BufWriter::new(File::create(&temp)?);
+            for part in parts {
+                file.write_all(part)?;
+            }
+            file.flush()?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         fs::rename(&temp, &target)?;
@@ -374,7 +385,12 @@ fn safe_relative(path: &str) -> io::Result<&Path> {
 impl Sink for Staging {
     fn put(&self, path: &str, bytes: &[u8]) -> io::Result<()> {
         safe_relative(path)?;
-        self.place(path, Some(bytes), None)
+        self.place(path, Some(&[bytes]), None)
+    }
+
+    fn put_parts(&self, path: &str, parts: &[&[u8]]) -> io::Result<()> {
+        safe_relative(path)?;
+        self.place(path, Some(parts), None)
     }
 
     fn put_keyed(&self, path: &str, bytes: &[u8], key: &str) -> io::Result<()> {
@@ -429,6 +445,10 @@ pub struct Discard;
 
 impl Sink for Discard {
     fn put(&self, path: &str, _bytes: &[u8]) -> io::Result<()> {
+        safe_relative(path).map(|_| ())
+    }
+
+    fn put_parts(&self, path: &str, _parts: &[&[u8]]) -> io::Result<()> {
         safe_relative(path).map(|_| ())
     }
 }
