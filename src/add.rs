@@ -64,7 +64,7 @@ pub fn add(options: &AddOptions) -> Result<Vec<Added>, Vec<Diagnostic>> {
         &content.entities,
         &Diagnostics::new(),
     );
-    let existing = normalizer.normalize_all(&content.articles, &Diagnostics::new());
+    let existing = normalizer.normalize_all(content.articles, &Diagnostics::new());
 
     let mut added = Vec::new();
     for file in &options.files {

@@ -129,7 +129,7 @@ pub fn prepare_with_cache(
     check_taxonomies(&content, &diagnostics);
     let records = match cache {
         Some(cache) => normalizer.normalize_cached(&mut content, cache, &diagnostics),
-        None => normalizer.normalize_all(&content.articles, &diagnostics),
+        None => normalizer.normalize_all(std::mem::take(&mut content.articles), &diagnostics),
     };
     timings.normalize = t.elapsed();
 

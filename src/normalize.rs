@@ -185,14 +185,16 @@ impl Normalizer {
 
     /// Normalizes all articles in parallel; slugs are made unique afterwards
     /// in id order, so the result does not depend on thread timing.
+    /// Takes the sources by value: each is dropped as soon as its record is
+    /// made, so a large dossier never holds all its text twice.
     pub fn normalize_all(
         &self,
-        articles: &[SourceArticle],
+        articles: Vec<SourceArticle>,
         diagnostics: &Diagnostics,
     ) -> Vec<Record> {
         let mut records: Vec<Record> = articles
-            .par_iter()
-            .filter_map(|a| self.normalize(a, diagnostics))
+            .into_par_iter()
+            .filter_map(|a| self.normalize(&a, diagnostics))
             .collect();
         records.sort_by(|a, b| a.id.cmp(&b.id));
         assign_unique_slugs(&mut records);
@@ -207,23 +209,23 @@ impl Normalizer {
         cache: &mut crate::load::ArticleCache,
         diagnostics: &Diagnostics,
     ) -> Vec<Record> {
-        let fresh: Vec<(crate::load::CachedArticle, String)> = content
-            .articles
-            .par_iter()
-            .filter_map(|a| {
-                let own = Diagnostics::new();
-                let record = self.normalize(a, &own);
-                let diagnostics = own.into_sorted();
-                record.map(|record| {
-                    let entry = crate::load::CachedArticle {
-                        stamp: a.stamp.clone(),
-                        record,
-                        diagnostics,
-                    };
-                    (entry, a.id.clone())
+        let fresh: Vec<(crate::load::CachedArticle, String)> =
+            std::mem::take(&mut content.articles)
+                .into_par_iter()
+                .filter_map(|a| {
+                    let own = Diagnostics::new();
+                    let record = self.normalize(&a, &own);
+                    let diagnostics = own.into_sorted();
+                    record.map(|record| {
+                        let entry = crate::load::CachedArticle {
+                            stamp: a.stamp.clone(),
+                            record,
+                            diagnostics,
+                        };
+                        (entry, a.id.clone())
+                    })
                 })
-            })
-            .collect();
+                .collect();
         let mut entries = std::collections::HashMap::new();
         let mut records = Vec::new();
         for cached in std::mem::take(&mut content.reused)
