@@ -849,7 +849,10 @@ impl<'a> Renderer<'a> {
             Job::Search => {
                 // The index it queries is built by src/search.rs.
                 let mut ctx = Context::new();
-                ctx.insert("search_bundles", &crate::search::bundles(ix));
+                ctx.insert(
+                    "search_index",
+                    &ix.urls.page(&format!("{}/", crate::search::BUNDLE_DIR)),
+                );
                 self.page(path, "search.html", "Search", ctx)
             }
             Job::Feed => self.feed_page(),

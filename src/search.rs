@@ -1,524 +1,1520 @@
-//! Offline full-text search, built with the index and run in the browser.
+//! Offline full-text search: an index built with the site, queried in the
+//! browser by `static/search.js` (no server, no WebAssembly).
 //!
-//! Every article, event and entity becomes one Pagefind record. Articles are
-//! grouped into one Pagefind bundle per language under `pagefind/LANG/`, so
-//! each language is indexed and queried with its own stemmer (Pagefind's
-//! browser side loads one stemmer per bundle); events and entities, written
-//! in the dossier's language, make `pagefind/annotations/`. The search page
-//! (`templates/search.html`, `static/search.js`) queries every bundle and
-//! merges the results. Record URLs are root-relative (`/articles/SLUG/`);
-//! Pagefind's JS puts the site's base path in front, whatever it is.
+//! Every entity, event and article is a *document*, numbered in that order
+//! (articles last, in record order: an article added at the end changes
+//! only the postings of its own words). A document has a title
+//! (paragraph 0) and paragraphs 1.. (an article's shown paragraphs, anchored
+//! `#pN`; an event's summary and its citations, anchored `#cN`; an entity's
+//! aliases and description). Text is cut into words as
+//! [`crate::lexicon::words`] does, each word stemmed by the Snowball stemmer
+//! of its language (`rust-stemmers`; da, nb, sv, de, en and a dozen more,
+//! other languages unstemmed; an event's quotes in the quoted article's),
+//! and words and stems are *folded*
+//! ([`fold`]): lowercase, without diacritics, with `ä`/`ae`, `ö`/`oe`/`ø`,
+//! `å`/`aa`, `ü`/`ue`, `ß`/`ss`, `æ`/`ae` made one, so `kärnvapen`,
+//! `karnvapen` and `kaernvapen` are the same key. Every name of an entity
+//! that a paragraph mentions (`Lukasjenko`) is indexed as a hidden word of
+//! that paragraph, so `Lukashenko` and `Lukaschenko` find it too.
 //!
-//! A record is a small HTML document: the title, then each shown paragraph
-//! with its anchor id (`p7`), so results can link to the paragraph
-//! (`/articles/SLUG/#p7`). Words the reader may type but the text does not
-//! hold are indexed without being shown, as metadata fields named after the
-//! paragraph (`p7`): transliterations of words with diacritics
-//! (`kärnvapen` -> `kaernvapen`; plain `karnvapen` Pagefind folds itself) and
-//! every alias of the entities the paragraph mentions (`Lukasjenko` ->
-//! `lukashenko lukaschenko …`). Each field holds groups `written variant…`
-//! separated by ` | `, which the search page uses to link and highlight a
-//! result found only through them.
+//! The browser does not stem: the index carries its *vocabulary*, every
+//! folded word mapped to its folded stem(s), and the page looks its query
+//! words up there. A word the texts do not hold is matched to the stems it
+//! begins with, up to an ending of four letters (`kärnvapnen` -> the stem
+//! `karnvap` of `kärnvapen`), or, as a partial word, to the words it begins.
+//!
+//! Files, below [`BUNDLE_DIR`] (`search-index/`):
+//! - `meta.json`: `version`, `documents`, `kinds` (`[kind, count, block]`
+//!   in document order), `lengths` (words per document), `average` (mean
+//!   length per kind), `languages`, `shards` (sorted shard keys);
+//! - `terms/KEY.json`: `{"words": {word: stem}, "stems": {stem: postings}}`
+//!   for the words and stems whose longest prefix among the shard keys is
+//!   KEY: one shard for a small index, split by first letters, then by
+//!   one letter more, while bigger than [`SHARD_BYTES`]. A word's stem is
+//!   the number of letters to cut off it, or the stem itself when it is not
+//!   a prefix, or a list of those (one word, several languages). Postings are one flat array of
+//!   numbers, per document: `doc delta, tf, n, paragraph × n` (`tf` counts
+//!   the word in the whole document, hidden words once per paragraph;
+//!   paragraph 0 is the title);
+//! - `docs/KIND/F.json`: the fragments of `block` consecutive documents of
+//!   a kind (the K-th article is in file K / block, at K % block; adding an
+//!   article or an event moves no other kind's), about [`FRAGMENT_BYTES`]
+//!   a file, loaded only for shown results. A fragment: `url`
+//!   (below the site's base), `kind`, `title`, `date`, `language`,
+//!   `paragraphs` (`[anchor, text]`, paragraph 1 first; anchor "" for text
+//!   without one) and `aliases` (folded names of each entity it mentions,
+//!   to highlight the name as written when another was searched).
+//!
+//! The index is built in parallel: rayon analyses the documents (each
+//! worker stems a word once per language, then looks it up), a chunk at a
+//! time, and their postings are merged in document order. Its files are
+//! byte-identical for the same input: everything is sorted, nothing
+//! depends on which thread met a word first.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
-use pagefind::api::PagefindIndex;
-use pagefind::options::PagefindServiceConfig;
 use rayon::prelude::*;
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use crate::diagnostics::Diagnostic;
 use crate::index::SiteIndex;
-use crate::model::Record;
-use crate::render::{Sink, escape_html};
+use crate::model::{Entity, Event, Record};
+use crate::render::Sink;
 
-/// The folder, below the site root, holding the Pagefind bundles.
-pub const BUNDLE_DIR: &str = "pagefind";
+/// The folder, below the site root, holding the search index.
+pub const BUNDLE_DIR: &str = "search-index";
 
-/// Pagefind's files that the search page does not use (its own UIs, the
-/// highlighter, the web worker: `search.js` runs Pagefind on the page).
-const UNUSED: &[&str] = &[
-    "pagefind-ui.js",
-    "pagefind-ui.css",
-    "pagefind-modular-ui.js",
-    "pagefind-modular-ui.css",
-    "pagefind-component-ui.js",
-    "pagefind-component-ui.css",
-    "pagefind-highlight.js",
-    "pagefind-worker.js",
+/// The index format's version, in `meta.json`; `search.js` checks it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A term shard is split by one more letter when bigger than this (a
+/// single word's postings may still be bigger).
+pub const SHARD_BYTES: usize = 48 * 1024;
+
+/// Longer words are not indexed (no language has them; a run of letters
+/// that long is not text).
+const MAX_WORD_BYTES: usize = 128;
+
+/// Shard keys are at most this many letters long.
+const MAX_KEY_LETTERS: usize = 6;
+
+/// Fragment files aim at about this size: each holds a block of
+/// consecutive documents of one kind, as many as fit at the kind's average
+/// size (at least one), so a result costs one small download and a big
+/// dossier does not make a file of every event.
+pub const FRAGMENT_BYTES: usize = 8 * 1024;
+
+/// Documents analysed between two merges: bounds the memory of the
+/// analyses waiting to be merged.
+const CHUNK: usize = 512;
+
+// ---- folding and stemming ------------------------------------------------------
+
+/// A word or stem as the index and the browser compare them: lowercase,
+/// without combining marks (`é` -> `e`, `ä` -> `a`), `ø` -> `o`, `æ` -> `a`,
+/// `œ` -> `o`, `ß` -> `ss`, and the two-letter spellings of umlauts and `å`
+/// made single (`ae` -> `a`, `oe` -> `o`, `aa` -> `a`, `ue` -> `u`), so
+/// `kärnvapen`, `karnvapen` and `kaernvapen` fold alike. `search.js` has
+/// the same function; keep the two in step.
+pub fn fold(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if lower.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !["ae", "oe", "aa", "ue"].iter().any(|p| lower.contains(p))
+    {
+        return lower;
+    }
+    let mut out = String::with_capacity(lower.len());
+    for c in lower.nfd() {
+        match c {
+            c if is_combining_mark(c) => {}
+            'ø' => out.push('o'),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ß' => out.push_str("ss"),
+            'đ' | 'ð' => out.push('d'),
+            'ł' => out.push('l'),
+            'þ' => out.push_str("th"),
+            c => out.push(c),
+        }
+    }
+    out.replace("ae", "a")
+        .replace("oe", "o")
+        .replace("aa", "a")
+        .replace("ue", "u")
+}
+
+/// The Snowball stemmers, by the language codes they serve. A language's
+/// *slot* is its position here plus one; slot 0 is "no stemmer".
+const STEMMERS: [(&[&str], Algorithm); 18] = [
+    (&["da"], Algorithm::Danish),
+    (&["nb", "nn", "no"], Algorithm::Norwegian),
+    (&["sv"], Algorithm::Swedish),
+    (&["de"], Algorithm::German),
+    (&["en"], Algorithm::English),
+    (&["nl"], Algorithm::Dutch),
+    (&["fi"], Algorithm::Finnish),
+    (&["fr"], Algorithm::French),
+    (&["it"], Algorithm::Italian),
+    (&["es"], Algorithm::Spanish),
+    (&["pt"], Algorithm::Portuguese),
+    (&["ro"], Algorithm::Romanian),
+    (&["hu"], Algorithm::Hungarian),
+    (&["ru"], Algorithm::Russian),
+    (&["tr"], Algorithm::Turkish),
+    (&["el"], Algorithm::Greek),
+    (&["ar"], Algorithm::Arabic),
+    (&["ta"], Algorithm::Tamil),
 ];
 
-/// One record for Pagefind: its root-relative URL and its HTML.
-struct Document {
-    url: String,
-    html: String,
-}
-
-/// One Pagefind bundle: its folder below `pagefind/` and its language.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Bundle {
-    pub dir: String,
-    pub language: String,
-}
-
-/// The folder of the bundle of events and entities (the analyst's notes,
-/// in the dossier's language); articles are in a folder per language.
-const ANNOTATIONS: &str = "annotations";
-
-/// The bundles the search page queries, sorted by folder.
-pub fn bundles(index: &SiteIndex) -> Vec<Bundle> {
-    let mut out: BTreeSet<Bundle> = index.records.iter().map(article_bundle).collect();
-    if !index.events.is_empty() || !index.entities.is_empty() {
-        out.insert(annotation_bundle(index));
-    }
-    out.into_iter().collect()
-}
-
-fn article_bundle(record: &Record) -> Bundle {
-    let language = bundle_language(&record.language);
-    Bundle {
-        dir: language.clone(),
-        language,
-    }
-}
-
-fn annotation_bundle(index: &SiteIndex) -> Bundle {
-    Bundle {
-        dir: ANNOTATIONS.to_string(),
-        language: bundle_language(&index.config.language),
-    }
-}
-
-/// Builds the search bundles and puts their files into `sink` under
-/// `pagefind/DIR/`. Returns the number of files written.
-pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
-    let bundles: Vec<(Bundle, Vec<Member>)> = members(index).into_iter().collect();
-    let results: Vec<Result<usize, Diagnostic>> = bundles
-        .par_iter()
-        .map(|(bundle, members)| {
-            let docs: Vec<Document> = members.iter().map(|m| document(index, *m)).collect();
-            let files = build_bundle(&bundle.language, &docs).map_err(|e| {
-                Diagnostic::error(
-                    format!("{BUNDLE_DIR}/{}/", bundle.dir),
-                    None,
-                    format!("cannot build the search index: {e}"),
-                )
-                .with_hint("this is a bug in dossier or Pagefind; please report it")
-            })?;
-            let mut written = 0;
-            for (name, bytes) in files {
-                let path = format!("{BUNDLE_DIR}/{}/{name}", bundle.dir);
-                sink.put(&path, &bytes).map_err(|e| {
-                    Diagnostic::error(&path, None, format!("cannot write: {e}")).with_hint(
-                        "check that the output folder is writable and the disk is not full",
-                    )
-                })?;
-                written += 1;
-            }
-            Ok(written)
-        })
-        .collect();
-    let mut files = 0;
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(n) => files += n,
-            Err(d) => errors.push(d),
-        }
-    }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Indexes one language's documents; returns (file name, bytes), sorted.
-fn build_bundle(language: &str, docs: &[Document]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let config = PagefindServiceConfig::builder()
-            .force_language(language.to_string())
-            .build();
-        let mut pagefind = PagefindIndex::new(Some(config)).map_err(|e| format!("{e:#}"))?;
-        for doc in docs {
-            pagefind
-                .add_html_file(None, Some(doc.url.clone()), doc.html.clone())
-                .await
-                .map_err(|e| format!("{}: {e:#}", doc.url))?;
-        }
-        let files = pagefind.get_files().await.map_err(|e| format!("{e:#}"))?;
-        let mut out: Vec<(String, Vec<u8>)> = files
-            .into_iter()
-            .map(|f| (f.filename.to_string_lossy().replace('\\', "/"), f.contents))
-            .filter(|(name, _)| !UNUSED.contains(&name.as_str()))
-            .collect();
-        // The generic WebAssembly is only for a language without a stemmer.
-        if out
-            .iter()
-            .any(|(n, _)| n != "wasm.unknown.pagefind" && n.starts_with("wasm."))
-        {
-            out.retain(|(n, _)| n != "wasm.unknown.pagefind");
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
-    })
-}
-
-/// What a record of the search index is made from.
-#[derive(Debug, Clone, Copy)]
-enum Member {
-    Article(usize),
-    Event(usize),
-    Entity(usize),
-}
-
-/// The members of every bundle: articles in their own language's, events
-/// and entities in the annotations'.
-fn members(index: &SiteIndex) -> BTreeMap<Bundle, Vec<Member>> {
-    let mut bundles: BTreeMap<Bundle, Vec<Member>> = BTreeMap::new();
-    for (i, record) in index.records.iter().enumerate() {
-        bundles
-            .entry(article_bundle(record))
-            .or_default()
-            .push(Member::Article(i));
-    }
-    let notes = bundles.entry(annotation_bundle(index)).or_default();
-    notes.extend((0..index.events.len()).map(Member::Event));
-    notes.extend((0..index.entities.len()).map(Member::Entity));
-    bundles.retain(|_, members| !members.is_empty());
-    bundles
-}
-
-fn document(index: &SiteIndex, member: Member) -> Document {
-    match member {
-        Member::Article(i) => article_document(index, &index.records[i]),
-        Member::Event(e) => event_document(index, &index.events[e]),
-        Member::Entity(e) => entity_document(index, &index.entities[e]),
-    }
-}
-
-/// A language code safe as a folder name; anything else is `und`.
-fn bundle_language(code: &str) -> String {
-    let code = code.trim().to_ascii_lowercase();
-    let ok = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
-    if ok { code } else { "und".to_string() }
-}
-
-/// `/repo/articles/x/` -> `/articles/x/`: Pagefind's JS adds the base path.
-fn root_relative(index: &SiteIndex, url: &str) -> String {
-    let rest = url.strip_prefix(index.urls.base()).unwrap_or(url);
-    format!("/{}", rest.trim_start_matches('/'))
-}
-
-/// A metadata element: indexed and returned with results, never shown.
-fn meta(html: &mut String, key: &str, value: &str) {
-    if !value.trim().is_empty() {
-        html.push_str(&format!(
-            "<span data-pagefind-meta=\"{}:{}\"></span>",
-            key,
-            escape_html(value)
-        ));
-    }
-}
-
-fn article_document(index: &SiteIndex, record: &Record) -> Document {
-    let mut html = String::with_capacity(record.words * 8 + 256);
-    html.push_str("<html><body>");
-    meta(&mut html, "title", &record.title);
-    meta(&mut html, "date", record.date.as_deref().unwrap_or(""));
-    html.push_str(&format!("<h1>{}</h1>", escape_html(&record.title)));
-
-    let entities: Vec<(&str, Vec<String>)> = record
-        .entities
+/// The stemmer slot of a language code (`sv`, `pt-BR`); 0 when none.
+fn slot(language: &str) -> usize {
+    let code = language.trim().to_ascii_lowercase();
+    let primary = code.split(['-', '_']).next().unwrap_or("");
+    STEMMERS
         .iter()
-        .filter_map(|slug| index.entity(slug))
-        .map(|e| (e.slug.as_str(), entity_terms(e)))
-        .collect();
-    let mut hidden = Hidden::default();
-    for p in record.shown_paragraphs() {
-        let groups = hidden.groups(&p.text, &entities);
-        html.push_str(&format!(
-            "<p id=\"{id}\" data-pagefind-title=\"{id}\">{}</p>",
-            escape_html(&p.text),
-            id = escape_html(&p.id)
-        ));
-        meta(&mut html, &p.id, &groups);
-    }
-    // Variants of the title's words, and entities no shown paragraph names.
-    let mut rest = hidden.groups(&record.title, &[]);
-    for (slug, terms) in &entities {
-        if !hidden.entities.contains(*slug) {
-            push_group(&mut rest, terms);
-        }
-    }
-    meta(&mut html, "x", &rest);
-    html.push_str("</body></html>");
-    Document {
-        url: root_relative(index, &index.urls.article(&record.slug)),
-        html,
-    }
+        .position(|(codes, _)| codes.contains(&primary))
+        .map_or(0, |i| i + 1)
 }
 
-fn event_document(index: &SiteIndex, event: &crate::model::Event) -> Document {
-    let mut html = String::from("<html><body>");
-    meta(&mut html, "title", &event.title);
-    meta(&mut html, "date", &event.date);
-    html.push_str(&format!("<h1>{}</h1>", escape_html(&event.title)));
-    // Sanitized at annotation time.
-    html.push_str(&format!("<div>{}</div>", event.summary_html));
-    let mut text = event.title.clone();
-    for (n, c) in event.citations.iter().enumerate() {
-        let id = format!("c{}", n + 1);
-        html.push_str(&format!(
-            "<blockquote id=\"{id}\" data-pagefind-title=\"{id}\"><p>{}</p>",
-            escape_html(&c.quote)
-        ));
-        text.push(' ');
-        text.push_str(&c.quote);
-        for extra in [&c.translation, &c.note].into_iter().flatten() {
-            html.push_str(&format!("<p>{}</p>", escape_html(extra)));
-            text.push(' ');
-            text.push_str(extra);
-        }
-        html.push_str("</blockquote>");
-    }
-    let entities: Vec<(&str, Vec<String>)> = event
-        .entities
-        .iter()
-        .filter_map(|slug| index.entity(slug))
-        .map(|e| (e.slug.as_str(), entity_terms(e)))
-        .collect();
-    let mut hidden = Hidden::default();
-    let mut groups = hidden.groups(&text, &entities);
-    for (slug, terms) in &entities {
-        if !hidden.entities.contains(*slug) {
-            push_group(&mut groups, terms);
-        }
-    }
-    meta(&mut html, "x", &groups);
-    html.push_str("</body></html>");
-    Document {
-        url: root_relative(index, &index.urls.event(&event.slug)),
-        html,
-    }
-}
-
-fn entity_document(index: &SiteIndex, entity: &crate::model::Entity) -> Document {
-    let mut html = String::from("<html><body>");
-    meta(&mut html, "title", &entity.name);
-    html.push_str(&format!("<h1>{}</h1>", escape_html(&entity.name)));
-    if !entity.aliases.is_empty() {
-        html.push_str(&format!(
-            "<p>Also written {}.</p>",
-            escape_html(&entity.aliases.join(", "))
-        ));
-    }
-    if !entity.description.is_empty() {
-        html.push_str(&format!("<p>{}</p>", escape_html(&entity.description)));
-    }
-    let mut text = entity.name.clone();
-    for a in &entity.aliases {
-        text.push(' ');
-        text.push_str(a);
-    }
-    meta(&mut html, "x", &Hidden::default().groups(&text, &[]));
-    html.push_str("</body></html>");
-    Document {
-        url: root_relative(index, &index.urls.entity(&entity.slug)),
-        html,
-    }
-}
-
-/// Every word by which an entity is known, lowercase, name first.
-fn entity_terms(entity: &crate::model::Entity) -> Vec<String> {
-    let mut seen = HashSet::new();
-    std::iter::once(&entity.name)
-        .chain(&entity.aliases)
-        .flat_map(|a| a.split_whitespace())
-        .map(|w| w.to_lowercase())
-        .filter(|w| seen.insert(w.clone()))
+/// The stemmer of each slot.
+fn stemmers() -> Vec<Option<Stemmer>> {
+    std::iter::once(None)
+        .chain(STEMMERS.iter().map(|(_, a)| Some(Stemmer::create(*a))))
         .collect()
 }
 
-/// The hidden words of one record, each given once: with the first
-/// paragraph that holds the word (or names the entity).
+/// The folded stem of a lowercase word in a language (its folded self
+/// where there is no stemmer).
+pub fn stem(language: &str, word: &str) -> String {
+    match &stemmers()[slot(language)] {
+        Some(stemmer) => fold(&stemmer.stem(&word.to_lowercase())),
+        None => fold(word),
+    }
+}
+
+// ---- tokens ------------------------------------------------------------------------
+
+/// The words of a text, lowercase, as [`crate::lexicon::words`] cuts them
+/// (at every character that is not alphanumeric), but for words longer than
+/// [`MAX_WORD_BYTES`]. A word is borrowed from the text where it is
+/// lowercase already, else lowercased into `buffer`; ASCII is read a byte
+/// at a time.
+fn for_each_word(text: &str, buffer: &mut String, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut emit = |word: &str, lowercase: bool| {
+        if word.is_empty() || word.len() > MAX_WORD_BYTES {
+            return;
+        }
+        if lowercase {
+            return f(word);
+        }
+        buffer.clear();
+        if word.is_ascii() {
+            buffer.push_str(word);
+            buffer.make_ascii_lowercase();
+        } else if word.contains('Σ') {
+            // Final sigma depends on the letters around it.
+            buffer.push_str(&word.to_lowercase());
+        } else {
+            buffer.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        f(buffer)
+    };
+    let (mut start, mut at, mut lowercase) = (0, 0, true);
+    while at < bytes.len() {
+        let b = bytes[at];
+        let (alphanumeric, len, lower) = if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1, !b.is_ascii_uppercase())
+        } else {
+            let c = text[at..].chars().next().unwrap_or(' ');
+            let mut l = c.to_lowercase();
+            let lower = l.len() == 1 && l.next() == Some(c);
+            (c.is_alphanumeric(), c.len_utf8(), lower)
+        };
+        if alphanumeric {
+            lowercase &= lower;
+        } else {
+            emit(&text[start..at], lowercase);
+            start = at + len;
+            lowercase = true;
+        }
+        at += len;
+    }
+    emit(&text[start..], lowercase);
+}
+
+// ---- documents --------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Article,
+    Event,
+    Entity,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Article => "article",
+            Kind::Event => "event",
+            Kind::Entity => "entity",
+        }
+    }
+}
+
+/// What one document of the index is made from.
+struct Document<'a> {
+    kind: Kind,
+    /// Below the site's base: `articles/SLUG/`.
+    url: String,
+    title: &'a str,
+    date: &'a str,
+    language: &'a str,
+    /// Paragraph 1 first.
+    paragraphs: Vec<Passage<'a>>,
+    entities: Vec<&'a Entity>,
+}
+
+impl Document<'_> {
+    /// About the size of its fragment.
+    fn size(&self) -> usize {
+        let text: usize = self
+            .paragraphs
+            .iter()
+            .map(|p| p.anchor.len() + p.text.len() + 8)
+            .sum();
+        text + self.url.len() + self.title.len() + self.date.len() + 100
+    }
+}
+
+/// Consecutive documents of one kind, whose fragments share a file.
+struct Block {
+    kind: Kind,
+    docs: std::ops::Range<usize>,
+    /// The file's number among its kind's: `docs/KIND/FILE.json`.
+    file: usize,
+}
+
+/// A paragraph of a document.
+struct Passage<'a> {
+    /// `p7`, `c2`, or "" for text without an anchor.
+    anchor: Cow<'a, str>,
+    text: Cow<'a, str>,
+    /// When not the document's (an event's quote: the article's).
+    language: Option<&'a str>,
+}
+
+impl<'a> Passage<'a> {
+    fn new(anchor: impl Into<Cow<'a, str>>, text: impl Into<Cow<'a, str>>) -> Passage<'a> {
+        Passage {
+            anchor: anchor.into(),
+            text: text.into(),
+            language: None,
+        }
+    }
+}
+
+/// The documents' numbering: entities, events, articles.
+struct Documents<'a> {
+    index: &'a SiteIndex,
+}
+
+impl<'a> Documents<'a> {
+    fn counts(&self) -> [(Kind, usize); 3] {
+        [
+            (Kind::Entity, self.index.entities.len()),
+            (Kind::Event, self.index.events.len()),
+            (Kind::Article, self.index.records.len()),
+        ]
+    }
+
+    /// The blocks of documents that share a fragment file, in document
+    /// order; and per kind, the documents a block holds: the power of two
+    /// nearest to how many of the kind's average size make
+    /// [`FRAGMENT_BYTES`] (a power of two, so that it seldom changes as
+    /// documents come: when it does, the kind's files are all rewritten).
+    fn blocks(&self) -> (Vec<Block>, [usize; 3]) {
+        let mut blocks = Vec::new();
+        let mut sizes = [1; 3];
+        let mut first = 0;
+        for (i, (kind, count)) in self.counts().into_iter().enumerate() {
+            let bytes: usize = (first..first + count)
+                .into_par_iter()
+                .map(|n| self.get(n).size())
+                .sum();
+            let average = (bytes / count.max(1)).max(1);
+            let size = match count {
+                0 => 1,
+                _ => 2f64
+                    .powf((FRAGMENT_BYTES as f64 / average as f64).log2().round())
+                    .clamp(1.0, 1024.0) as usize,
+            };
+            sizes[i] = size;
+            for (file, start) in (first..first + count).step_by(size).enumerate() {
+                blocks.push(Block {
+                    kind,
+                    docs: start..(start + size).min(first + count),
+                    file,
+                });
+            }
+            first += count;
+        }
+        (blocks, sizes)
+    }
+
+    /// Document `n`.
+    fn get(&self, n: usize) -> Document<'a> {
+        let ix = self.index;
+        let (entities, events) = (ix.entities.len(), ix.events.len());
+        if n < entities {
+            entity(ix, &ix.entities[n])
+        } else if n < entities + events {
+            event(ix, &ix.events[n - entities])
+        } else {
+            article(ix, &ix.records[n - entities - events])
+        }
+    }
+}
+
+/// A site URL below the base: `/repo/articles/x/` -> `articles/x/`.
+fn below_base(index: &SiteIndex, url: &str) -> String {
+    url.strip_prefix(index.urls.base())
+        .unwrap_or(url)
+        .trim_start_matches('/')
+        .to_string()
+}
+
+fn entities_of<'a>(index: &'a SiteIndex, slugs: &[String]) -> Vec<&'a Entity> {
+    slugs.iter().filter_map(|s| index.entity(s)).collect()
+}
+
+fn article<'a>(index: &'a SiteIndex, record: &'a Record) -> Document<'a> {
+    Document {
+        kind: Kind::Article,
+        url: below_base(index, &index.urls.article(&record.slug)),
+        title: &record.title,
+        date: record.date.as_deref().unwrap_or(""),
+        language: &record.language,
+        paragraphs: record
+            .shown_paragraphs()
+            .map(|p| Passage::new(p.id.as_str(), p.text.as_str()))
+            .collect(),
+        entities: entities_of(index, &record.entities),
+    }
+}
+
+fn event<'a>(index: &'a SiteIndex, event: &'a Event) -> Document<'a> {
+    let mut paragraphs = Vec::new();
+    let summary = html_text(&event.summary_html);
+    if !summary.is_empty() {
+        paragraphs.push(Passage::new("", summary));
+    }
+    for (n, c) in event.citations.iter().enumerate() {
+        let anchor = format!("c{}", n + 1);
+        // A quote is in the language of the article it quotes.
+        paragraphs.push(Passage {
+            language: index.record(&c.article).map(|r| r.language.as_str()),
+            ..Passage::new(anchor.clone(), c.quote.as_str())
+        });
+        for extra in [&c.translation, &c.note].into_iter().flatten() {
+            paragraphs.push(Passage::new(anchor.clone(), extra.as_str()));
+        }
+    }
+    Document {
+        kind: Kind::Event,
+        url: below_base(index, &index.urls.event(&event.slug)),
+        title: &event.title,
+        date: &event.date,
+        language: &index.config.language,
+        paragraphs,
+        entities: entities_of(index, &event.entities),
+    }
+}
+
+fn entity<'a>(index: &'a SiteIndex, entity: &'a Entity) -> Document<'a> {
+    let mut paragraphs = Vec::new();
+    if !entity.aliases.is_empty() {
+        let text = format!("Also written {}.", entity.aliases.join(", "));
+        paragraphs.push(Passage::new("", text));
+    }
+    if !entity.description.is_empty() {
+        paragraphs.push(Passage::new("", entity.description.as_str()));
+    }
+    Document {
+        kind: Kind::Entity,
+        url: below_base(index, &index.urls.entity(&entity.slug)),
+        title: &entity.name,
+        date: "",
+        language: &index.config.language,
+        paragraphs,
+        entities: Vec::new(),
+    }
+}
+
+/// The text of sanitized HTML: tags dropped, the common entities decoded.
+fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+// ---- analysis ----------------------------------------------------------------------
+
+/// rustc's FxHash: fast on short keys such as words (and not meant to
+/// resist chosen collisions, which a site's own words need not).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fx = BuildHasherDefault<FxHasher>;
+
+/// The stems of every word met, shared by the threads. Stem ids are given
+/// in the order threads meet them; nothing written depends on them.
+struct Vocabulary {
+    stemmers: Vec<Option<Stemmer>>,
+    stems: Mutex<Stems>,
+    /// Idle workers: a document is analysed by one taken from here (or a
+    /// new one), which is put back after; so there are about as many as
+    /// threads, and each document's words cost a hash lookup each.
+    workers: Mutex<Vec<Worker>>,
+}
+
 #[derive(Default)]
-struct Hidden<'a> {
-    words: HashSet<String>,
-    entities: HashSet<&'a str>,
+struct Stems {
+    ids: HashMap<Box<str>, u32, Fx>,
+    names: Vec<Box<str>>,
+    /// (folded word, stem id), once per word, language and thread.
+    words: Vec<(Box<str>, u32)>,
 }
 
-impl<'a> Hidden<'a> {
-    /// `written variant… | written alias…` for a paragraph's new words and
-    /// the entities it is the first to name.
-    fn groups(&mut self, text: &str, entities: &[(&'a str, Vec<String>)]) -> String {
-        let mut out = String::new();
-        // Only words with letters beyond ASCII have variants.
-        for word in words(text).filter(|w| !w.is_ascii()) {
-            let word = word.to_lowercase();
-            if self.words.contains(&word) {
-                continue;
-            }
-            let variants = hidden_variants(&word);
-            if !variants.is_empty() {
-                let mut group = vec![word.clone()];
-                group.extend(variants);
-                push_group(&mut out, &group);
-            }
-            self.words.insert(word);
+impl Vocabulary {
+    fn new() -> Vocabulary {
+        Vocabulary {
+            stemmers: stemmers(),
+            stems: Mutex::new(Stems::default()),
+            workers: Mutex::new(Vec::new()),
         }
-        if entities.is_empty() {
-            return out;
+    }
+
+    /// Folds and stems a lowercase word in the language of `slot`; its stem id.
+    fn stem_id(&self, slot: usize, word: &str) -> u32 {
+        let folded = fold(word);
+        let stem = match &self.stemmers[slot] {
+            Some(stemmer) => fold(&stemmer.stem(word)),
+            None => folded.clone(),
+        };
+        let mut stems = lock(&self.stems);
+        let next = stems.names.len() as u32;
+        let id = *stems.ids.entry(stem.as_str().into()).or_insert(next);
+        if id == next {
+            stems.names.push(stem.into());
         }
-        let lower = text.to_lowercase();
-        for (slug, terms) in entities {
-            if self.entities.contains(slug) {
-                continue;
-            }
-            if let Some(written) = terms.iter().find(|t| contains_word(&lower, t)) {
-                self.entities.insert(slug);
-                let mut group = vec![written.clone()];
-                group.extend(terms.iter().filter(|t| *t != written).cloned());
-                push_group(&mut out, &group);
-            }
-        }
-        out
+        stems.words.push((folded.into(), id));
+        id
     }
 }
 
-fn push_group(out: &mut String, group: &[String]) {
-    if !out.is_empty() {
-        out.push_str(" | ");
+/// What is kept between the documents one worker analyses: the words it
+/// has met (so each is stemmed once per worker and language, and each token
+/// costs one hash lookup), and, per word, its id in the document at hand.
+struct Worker {
+    /// [language slot]: lowercase word -> worker word id.
+    ids: Vec<Ids>,
+    /// By worker word id: the stem id.
+    stem: Vec<u32>,
+    /// By worker word id: the id in the current document, or `NONE`.
+    local: Vec<u32>,
+    /// By document word id: the worker word id.
+    words: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Word ids by word: words of up to 16 bytes (most) keyed by their bytes
+/// as one number, which is quicker to hash and compare.
+#[derive(Default, Clone)]
+struct Ids {
+    short: HashMap<u128, u32, Fx>,
+    long: HashMap<Box<str>, u32, Fx>,
+}
+
+impl Ids {
+    /// The bytes of a word as a number (words hold no NUL, so the padding
+    /// tells where a shorter word ends).
+    fn short(word: &str) -> Option<u128> {
+        let bytes = word.as_bytes();
+        (bytes.len() <= 16).then(|| {
+            let mut b = [0u8; 16];
+            b[..bytes.len()].copy_from_slice(bytes);
+            u128::from_le_bytes(b)
+        })
     }
-    out.push_str(&group.join(" "));
-}
 
-/// True if `needle` occurs in `haystack` as a whole word (both lowercase).
-fn contains_word(haystack: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
+    fn get(&self, word: &str) -> Option<u32> {
+        match Ids::short(word) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(word).copied(),
+        }
     }
-    haystack.match_indices(needle).any(|(at, _)| {
-        let before = haystack[..at].chars().next_back();
-        let after = haystack[at + needle.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
+
+    fn insert(&mut self, word: &str, id: u32) {
+        match Ids::short(word) {
+            Some(key) => self.short.insert(key, id),
+            None => self.long.insert(word.into(), id),
+        };
+    }
 }
 
-/// The words of a text: runs of letters and digits.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-}
+impl Worker {
+    fn new() -> Worker {
+        Worker {
+            ids: vec![Ids::default(); STEMMERS.len() + 1],
+            stem: Vec::new(),
+            local: Vec::new(),
+            words: Vec::new(),
+        }
+    }
 
-/// How a reader may type a word with diacritics on a keyboard without them:
-/// `kärnvapen` -> `kaernvapen`, `karnvapen`; `ø` -> `oe`, `o`; `å` -> `aa`,
-/// `a`; `ü` -> `ue`, `u`; `ß` -> `ss`; `æ` -> `ae`. Lowercase; the word
-/// itself and duplicates left out; empty when the word has none of these.
-pub fn variants(word: &str) -> Vec<String> {
-    let word = word.to_lowercase();
-    let (mut double, mut single) = (String::new(), String::new());
-    let mut changed = false;
-    for c in word.chars() {
-        let (d, s) = match c {
-            'ä' => ("ae", "a"),
-            'ö' => ("oe", "o"),
-            'ø' => ("oe", "o"),
-            'å' => ("aa", "a"),
-            'ü' => ("ue", "u"),
-            'ß' => ("ss", "ss"),
-            'æ' => ("ae", "ae"),
-            _ => {
-                double.push(c);
-                single.push(c);
-                continue;
+    /// The document word id of a lowercase word, given one if new.
+    fn intern(&mut self, vocabulary: &Vocabulary, slot: usize, word: &str) -> u32 {
+        let id = match self.ids[slot].get(word) {
+            Some(id) => id,
+            None => {
+                let id = self.stem.len() as u32;
+                self.stem.push(vocabulary.stem_id(slot, word));
+                self.local.push(NONE);
+                self.ids[slot].insert(word, id);
+                id
             }
         };
-        changed = true;
-        double.push_str(d);
-        single.push_str(s);
+        self.local_id(id)
     }
-    if !changed {
-        return Vec::new();
+
+    fn local_id(&mut self, id: u32) -> u32 {
+        let local = &mut self.local[id as usize];
+        if *local == NONE {
+            *local = self.words.len() as u32;
+            self.words.push(id);
+        }
+        *local
     }
-    let mut out = vec![double];
-    if single != out[0] {
-        out.push(single);
+
+    /// The document word id of a word if the document has it.
+    fn find(&self, slot: usize, word: &str) -> Option<u32> {
+        let id = self.ids[slot].get(word)?;
+        Some(self.local[id as usize]).filter(|&l| l != NONE)
+    }
+
+    /// Forgets the document's words.
+    fn end_document(&mut self) {
+        for &id in &self.words {
+            self.local[id as usize] = NONE;
+        }
+        self.words.clear();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One document's postings.
+struct Analysis {
+    /// Words written in the document (hidden ones not counted).
+    length: u32,
+    /// (stem id, range of `text`): `tf,n,paragraph…` for each stem.
+    stems: Vec<(u32, u32, u32)>,
+    text: String,
+    /// Folded names of each entity a paragraph mentions.
+    aliases: Vec<Vec<String>>,
+}
+
+/// Cuts a document into stemmed words, counted per paragraph.
+fn analyse(doc: &Document, vocabulary: &Vocabulary) -> Analysis {
+    let mut worker = lock(&vocabulary.workers).pop().unwrap_or_else(Worker::new);
+    let analysis = analyse_with(doc, vocabulary, &mut worker);
+    worker.end_document();
+    lock(&vocabulary.workers).push(worker);
+    analysis
+}
+
+fn analyse_with(doc: &Document, vocabulary: &Vocabulary, worker: &mut Worker) -> Analysis {
+    // The title (paragraph 0) and each paragraph: its language's stemmer
+    // and its words, in order.
+    let own = slot(doc.language);
+    let slots: Vec<usize> = std::iter::once(own)
+        .chain(doc.paragraphs.iter().map(|p| p.language.map_or(own, slot)))
+        .collect();
+    let texts = std::iter::once(doc.title).chain(doc.paragraphs.iter().map(|p| p.text.as_ref()));
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut starts: Vec<usize> = Vec::with_capacity(slots.len() + 1);
+    let mut buffer = String::new();
+    for (text, &slot) in texts.zip(&slots) {
+        starts.push(tokens.len());
+        for_each_word(text, &mut buffer, |w| {
+            tokens.push(worker.intern(vocabulary, slot, w))
+        });
+    }
+    starts.push(tokens.len());
+    let paragraphs = starts.len() - 1;
+    let length = tokens.len() as u32;
+
+    // Entities: which paragraphs name them; every word of their names is
+    // a hidden word of those paragraphs.
+    let mut hidden: Vec<Vec<u32>> = vec![Vec::new(); paragraphs];
+    let mut aliases = Vec::new();
+    for entity in &doc.entities {
+        let names: Vec<Vec<String>> = std::iter::once(&entity.name)
+            .chain(&entity.aliases)
+            .map(|n| crate::lexicon::words(n))
+            .filter(|w| !w.is_empty())
+            .collect();
+        // The names as word ids, per language (ids are per stemmer).
+        let mut phrases: Vec<(usize, Vec<Vec<u32>>)> = Vec::new();
+        let mut mentioned: Vec<usize> = Vec::new();
+        for (p, &slot) in slots.iter().enumerate() {
+            if !phrases.iter().any(|(s, _)| *s == slot) {
+                let ids = names
+                    .iter()
+                    .filter_map(|n| n.iter().map(|w| worker.find(slot, w)).collect())
+                    .collect();
+                phrases.push((slot, ids));
+            }
+            let Some((_, ids)) = phrases.iter().find(|(s, _)| *s == slot) else {
+                continue;
+            };
+            let seq = &tokens[starts[p]..starts[p + 1]];
+            if ids
+                .iter()
+                .any(|ph: &Vec<u32>| seq.windows(ph.len()).any(|w| w == ph.as_slice()))
+            {
+                mentioned.push(p);
+            }
+        }
+        if mentioned.is_empty() {
+            continue;
+        }
+        let mut all: BTreeSet<&str> = BTreeSet::new();
+        for n in &names {
+            all.extend(
+                n.iter()
+                    .map(String::as_str)
+                    .filter(|w| w.chars().count() >= 2),
+            );
+        }
+        for &p in &mentioned {
+            let ids: Vec<u32> = all
+                .iter()
+                .map(|w| worker.intern(vocabulary, slots[p], w))
+                .collect();
+            hidden[p].extend(ids);
+        }
+        let mut folded: Vec<String> = all.iter().map(|w| fold(w)).collect();
+        folded.sort();
+        folded.dedup();
+        aliases.push(folded);
+    }
+    aliases.sort();
+    aliases.dedup();
+
+    // Count: tf per word, and (word, paragraph) once per paragraph, in
+    // paragraph order; a hidden word counts once where it is not written.
+    let words = worker.words.len();
+    let mut tf = vec![0u32; words];
+    let mut last = vec![u32::MAX; words];
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(tokens.len() / 2);
+    for p in 0..paragraphs {
+        let here = p as u32;
+        for &w in &tokens[starts[p]..starts[p + 1]] {
+            tf[w as usize] += 1;
+            if last[w as usize] != here {
+                last[w as usize] = here;
+                pairs.push((w, here));
+            }
+        }
+        for &w in &hidden[p] {
+            if last[w as usize] != here {
+                last[w as usize] = here;
+                pairs.push((w, here));
+                tf[w as usize] += 1;
+            }
+        }
+    }
+    // Paragraph lists by word (a counting sort: already in order).
+    let mut offsets = vec![0u32; words + 1];
+    for &(w, _) in &pairs {
+        offsets[w as usize + 1] += 1;
+    }
+    for i in 0..words {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut lists = vec![0u32; pairs.len()];
+    for &(w, p) in &pairs {
+        lists[fill[w as usize] as usize] = p;
+        fill[w as usize] += 1;
+    }
+    let list = |w: u32| &lists[offsets[w as usize] as usize..offsets[w as usize + 1] as usize];
+
+    // Words to stems; words of one stem merged.
+    let mut by_stem: Vec<(u32, u32)> = (0..words as u32)
+        .map(|l| (worker.stem[worker.words[l as usize] as usize], l))
+        .collect();
+    by_stem.sort_unstable();
+    let mut text = String::with_capacity(pairs.len() * 3 + by_stem.len() * 4);
+    let mut stems = Vec::with_capacity(by_stem.len());
+    let mut merged: Vec<u32> = Vec::new();
+    for group in by_stem.chunk_by(|a, b| a.0 == b.0) {
+        let start = text.len() as u32;
+        let total: u32 = group.iter().map(|&(_, w)| tf[w as usize]).sum();
+        let ps: &[u32] = if group.len() == 1 {
+            list(group[0].1)
+        } else {
+            merged.clear();
+            for &(_, w) in group {
+                merged.extend_from_slice(list(w));
+            }
+            merged.sort_unstable();
+            merged.dedup();
+            &merged
+        };
+        push_number(&mut text, total);
+        text.push(',');
+        push_number(&mut text, ps.len() as u32);
+        for &p in ps {
+            text.push(',');
+            push_number(&mut text, p);
+        }
+        stems.push((group[0].0, start, text.len() as u32));
+    }
+    Analysis {
+        length,
+        stems,
+        text,
+        aliases,
+    }
+}
+
+// ---- writing -------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct Fragment<'a> {
+    url: &'a str,
+    kind: &'static str,
+    title: &'a str,
+    date: &'a str,
+    language: &'a str,
+    paragraphs: Vec<[&'a str; 2]>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    aliases: &'a [Vec<String>],
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    version: u32,
+    documents: usize,
+    kinds: Vec<(&'static str, usize, usize)>,
+    average: BTreeMap<&'static str, f64>,
+    languages: BTreeSet<&'a str>,
+    shards: Vec<&'a str>,
+    lengths: Vec<u32>,
+}
+
+/// Puts a file below `search-index/`.
+type Put<'s> = dyn Fn(&str, &[u8]) -> Result<(), Diagnostic> + Sync + 's;
+
+/// Builds the search index and puts its files into `sink` under
+/// `search-index/`. Returns the number of files written.
+pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
+    let put = |path: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
+        let path = format!("{BUNDLE_DIR}/{path}");
+        sink.put(&path, bytes).map_err(|e| {
+            Diagnostic::error(&path, None, format!("cannot write: {e}"))
+                .with_hint("check that the output folder is writable and the disk is not full")
+        })
+    };
+    let documents = Documents { index };
+    let (blocks, block_sizes) = documents.blocks();
+    let merged = analyse_all(&documents, &blocks, &put)?;
+
+    // The vocabulary and the postings, sorted, cut into shards by prefix.
+    let Merged {
+        stems,
+        mut postings,
+        lengths,
+        languages,
+    } = merged;
+    let mut words: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (word, stem) in &stems.words {
+        words
+            .entry(word)
+            .or_default()
+            .insert(&stems.names[*stem as usize]);
+    }
+    let mut entries: Vec<Entry> = Vec::with_capacity(words.len() + stems.names.len());
+    for (word, set) in &words {
+        entries.push(Entry {
+            key: word,
+            value: word_value(word, set),
+            stem: false,
+        });
+    }
+    for (_, text) in &mut postings {
+        text.push(']');
+    }
+    for (name, (_, text)) in stems.names.iter().zip(&postings) {
+        if text.len() < 2 {
+            continue; // no postings (every stem met is some document's)
+        }
+        entries.push(Entry {
+            key: name,
+            value: Cow::Borrowed(text),
+            stem: true,
+        });
+    }
+    entries.sort_by(|a, b| a.key.cmp(b.key).then(a.stem.cmp(&b.stem)));
+    let shards = shard(&entries);
+    let errors: Vec<Diagnostic> = shards
+        .par_iter()
+        .filter_map(|(key, range)| {
+            let text = shard_json(&entries[range.clone()]);
+            put(&format!("terms/{}.json", shard_file(key)), text.as_bytes()).err()
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // What ranking needs of every document, and where everything is.
+    let mut kinds = Vec::new();
+    let mut average = BTreeMap::new();
+    let mut first = 0;
+    for ((kind, n), block) in documents.counts().into_iter().zip(block_sizes) {
+        kinds.push((kind.name(), n, block));
+        if n > 0 {
+            let total: u64 = lengths[first..first + n].iter().map(|&l| l as u64).sum();
+            average.insert(kind.name(), (total as f64 / n as f64 * 10.0).round() / 10.0);
+        }
+        first += n;
+    }
+    let meta = Meta {
+        version: FORMAT_VERSION,
+        documents: lengths.len(),
+        kinds,
+        average,
+        languages,
+        shards: shards.iter().map(|(k, _)| k.as_str()).collect(),
+        lengths,
+    };
+    let bytes = serde_json::to_vec(&meta).map_err(|e| vec![unserializable(e)])?;
+    put("meta.json", &bytes).map_err(|d| vec![d])?;
+    Ok(blocks.len() + shards.len() + 1)
+}
+
+fn unserializable(e: serde_json::Error) -> Diagnostic {
+    Diagnostic::error(BUNDLE_DIR, None, format!("cannot serialize: {e}"))
+        .with_hint("this is a bug in dossier; please report it")
+}
+
+/// Analyses every document in parallel, a block at a time, writing the
+/// blocks' fragments; merges the postings of a chunk of blocks while the
+/// next chunk is analysed.
+fn analyse_all<'a>(
+    documents: &Documents<'a>,
+    blocks: &[Block],
+    put: &Put,
+) -> Result<Merged<'a>, Vec<Diagnostic>> {
+    let vocabulary = Vocabulary::new();
+    let mut chunks: Vec<&[Block]> = Vec::new();
+    let mut rest = blocks;
+    while !rest.is_empty() {
+        let mut docs = 0;
+        let take = rest
+            .iter()
+            .take_while(|b| {
+                docs += b.docs.len();
+                docs <= CHUNK
+            })
+            .count()
+            .max(1);
+        chunks.push(&rest[..take]);
+        rest = &rest[take..];
+    }
+    let mut merged = Merged::default();
+    let mut pending: Option<Vec<Analysed>> = None;
+    for chunk in chunks {
+        let (analysed, done) = rayon::join(
+            || {
+                chunk
+                    .par_iter()
+                    .map(|block| write_block(documents, block, &vocabulary, put))
+                    .collect()
+            },
+            || pending.take().map_or(Ok(()), |a| merged.add(a)),
+        );
+        done?;
+        pending = Some(analysed);
+    }
+    if let Some(analysed) = pending {
+        merged.add(analysed)?;
+    }
+    merged.stems = vocabulary
+        .stems
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    Ok(merged)
+}
+
+/// The analyses of a block's documents (from the first on), and their languages.
+type Analysed<'a> = Result<(usize, Vec<(Analysis, &'a str)>), Diagnostic>;
+
+/// Analyses a block of documents and writes their fragments' file.
+fn write_block<'a>(
+    documents: &Documents<'a>,
+    block: &Block,
+    vocabulary: &Vocabulary,
+    put: &Put,
+) -> Analysed<'a> {
+    let docs: Vec<Document> = block.docs.clone().map(|n| documents.get(n)).collect();
+    let analysed: Vec<Analysis> = docs.iter().map(|d| analyse(d, vocabulary)).collect();
+    let fragments: Vec<Fragment> = docs
+        .iter()
+        .zip(&analysed)
+        .map(|(doc, analysis)| Fragment {
+            url: &doc.url,
+            kind: doc.kind.name(),
+            title: doc.title,
+            date: doc.date,
+            language: doc.language,
+            paragraphs: doc
+                .paragraphs
+                .iter()
+                .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
+                .collect(),
+            aliases: &analysis.aliases,
+        })
+        .collect();
+    let bytes = serde_json::to_vec(&fragments).map_err(unserializable)?;
+    put(
+        &format!("docs/{}/{}.json", block.kind.name(), block.file),
+        &bytes,
+    )?;
+    drop(fragments);
+    let languages = docs.iter().map(|d| d.language);
+    Ok((
+        block.docs.start,
+        analysed.into_iter().zip(languages).collect(),
+    ))
+}
+
+/// The postings of the documents analysed so far, in document order.
+#[derive(Default)]
+struct Merged<'a> {
+    /// The stems and the vocabulary (filled in last).
+    stems: Stems,
+    /// By stem id: the last document, and `[doc delta,tf,n,paragraph…,…`
+    /// for each document (the closing bracket comes last).
+    postings: Vec<(u32, String)>,
+    lengths: Vec<u32>,
+    languages: BTreeSet<&'a str>,
+}
+
+impl<'a> Merged<'a> {
+    /// Adds the analyses of blocks of documents, in order.
+    fn add(&mut self, blocks: Vec<Analysed<'a>>) -> Result<(), Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        for block in blocks {
+            let (start, analysed) = match block {
+                Ok(block) => block,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            for (n, (analysis, language)) in (start as u32..).zip(analysed) {
+                self.languages.insert(language);
+                self.lengths.push(analysis.length);
+                for &(stem, from, to) in &analysis.stems {
+                    let stem = stem as usize;
+                    if self.postings.len() <= stem {
+                        self.postings.resize_with(stem + 1, || (0, String::new()));
+                    }
+                    let (previous, text) = &mut self.postings[stem];
+                    text.push(if text.is_empty() { '[' } else { ',' });
+                    push_number(text, n - *previous);
+                    *previous = n;
+                    text.push(',');
+                    text.push_str(&analysis.text[from as usize..to as usize]);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A word of the vocabulary or a stem's postings, as a shard holds it.
+struct Entry<'a> {
+    key: &'a str,
+    /// JSON: the stem (see [`word_value`]), or the postings array.
+    value: Cow<'a, str>,
+    stem: bool,
+}
+
+/// A word's stems as JSON: the number of letters to cut off the word when
+/// the stem is a prefix of it, else the stem; a list when several.
+fn word_value(word: &str, stems: &BTreeSet<&str>) -> Cow<'static, str> {
+    let one = |stem: &str| -> String {
+        match word.strip_prefix(stem) {
+            Some(rest) => rest.chars().count().to_string(),
+            None => serde_json::to_string(stem).unwrap_or_default(),
+        }
+    };
+    if stems.len() == 1 {
+        Cow::Owned(one(stems.iter().next().copied().unwrap_or_default()))
+    } else {
+        let all: Vec<String> = stems.iter().map(|s| one(s)).collect();
+        Cow::Owned(format!("[{}]", all.join(",")))
+    }
+}
+
+fn push_number(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+}
+
+/// Shard keys and the ranges of `entries` (sorted by key) they hold: one
+/// shard for all, split by one more letter of the key while bigger than
+/// [`SHARD_BYTES`], up to keys of [`MAX_KEY_LETTERS`] (entries whose key is
+/// shorter stay in the shard of their whole key).
+fn shard(entries: &[Entry]) -> Vec<(String, std::ops::Range<usize>)> {
+    fn prefix(key: &str, chars: usize) -> &str {
+        match key.char_indices().nth(chars) {
+            Some((at, _)) => &key[..at],
+            None => key,
+        }
+    }
+    fn split(
+        entries: &[Entry],
+        offset: usize,
+        depth: usize,
+        out: &mut Vec<(String, std::ops::Range<usize>)>,
+    ) {
+        // Entries here share their first `depth` letters (or are shorter).
+        let mut at = 0;
+        while at < entries.len() {
+            let key = prefix(entries[at].key, depth);
+            let end = at
+                + entries[at..]
+                    .iter()
+                    .take_while(|e| prefix(e.key, depth) == key)
+                    .count();
+            let group = &entries[at..end];
+            let size: usize = group.iter().map(|e| e.key.len() + e.value.len() + 4).sum();
+            let longer = group.iter().position(|e| e.key.len() > key.len());
+            match longer {
+                Some(first)
+                    if size > SHARD_BYTES
+                        && depth < MAX_KEY_LETTERS
+                        && key.chars().count() == depth =>
+                {
+                    // Entries equal to the key stay in its own shard.
+                    if first > 0 {
+                        out.push((key.to_string(), offset + at..offset + at + first));
+                    }
+                    split(&group[first..], offset + at + first, depth + 1, out);
+                }
+                _ => out.push((key.to_string(), offset + at..offset + end)),
+            }
+            at = end;
+        }
+    }
+    let mut out = Vec::new();
+    split(entries, 0, 0, &mut out);
+    out
+}
+
+/// The file name of a shard key: `a-z 0-9` as they are, other letters as
+/// `_HEX_` (their code point); `_` for the empty key (a small index's only
+/// shard).
+pub fn shard_file(key: &str) -> String {
+    if key.is_empty() {
+        return "_".to_string();
+    }
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("_{:x}_", c as u32));
+        }
     }
     out
 }
 
-/// The variants Pagefind does not already find by itself: it strips
-/// combining marks from every word it indexes and every query (so `ä`
-/// matches `a`, `å` matches `a`), but not `ø`, `æ` or `ß`, nor `ae` for `ä`.
-fn hidden_variants(word: &str) -> Vec<String> {
-    let folded = strip_marks(&word.to_lowercase());
-    variants(word)
-        .into_iter()
-        .filter(|v| *v != folded)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-fn strip_marks(word: &str) -> String {
-    word.nfd().filter(|c| !is_combining_mark(*c)).collect()
+fn shard_json(entries: &[Entry]) -> String {
+    let size: usize = entries
+        .iter()
+        .map(|e| e.key.len() + e.value.len() + 4)
+        .sum();
+    let mut out = String::with_capacity(size + 32);
+    for (name, stem) in [("words", false), ("stems", true)] {
+        out.push_str(if stem { ",\"" } else { "{\"" });
+        out.push_str(name);
+        out.push_str("\":{");
+        let mut first = true;
+        for e in entries.iter().filter(|e| e.stem == stem) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&serde_json::to_string(e.key).unwrap_or_default());
+            out.push(':');
+            out.push_str(&e.value);
+        }
+        out.push('}');
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::model::{Paragraph, ParagraphKind};
 
     #[test]
-    fn variants_transliterate_diacritics() {
-        assert_eq!(variants("kärnvapen"), ["kaernvapen", "karnvapen"]);
-        assert_eq!(variants("Kärnvapnen"), ["kaernvapnen", "karnvapnen"]);
-        assert_eq!(variants("atomvåpen"), ["atomvaapen", "atomvapen"]);
-        assert_eq!(variants("Grüße"), ["gruesse", "grusse"]);
-        assert_eq!(variants("sjø"), ["sjoe", "sjo"]);
-        assert_eq!(variants("høyre"), ["hoeyre", "hoyre"]);
-        assert_eq!(variants("æble"), ["aeble"]);
-        assert_eq!(variants("Größe"), ["groesse", "grosse"]);
-        assert!(variants("Iskander").is_empty());
-        assert!(variants("café").is_empty(), "Pagefind folds é itself");
+    fn folding_makes_diacritics_and_their_spellings_one() {
+        for (a, b) in [
+            ("kärnvapen", "karnvapen"),
+            ("kärnvapen", "kaernvapen"),
+            ("Kärnvapen", "KAERNVAPEN"),
+            ("atomvåpen", "atomvapen"),
+            ("atomvåpen", "atomvaapen"),
+            ("Grüße", "gruesse"),
+            ("Größe", "groesse"),
+            ("sjø", "sjoe"),
+            ("sjø", "sjo"),
+            ("æble", "aeble"),
+            ("café", "cafe"),
+        ] {
+            assert_eq!(fold(a), fold(b), "{a} / {b}");
+        }
+        assert_eq!(fold("Kärnvapen"), "karnvapen");
+        assert_eq!(fold("Iskander"), "iskander");
+        assert_eq!(fold("Grüße"), "grusse");
+        assert_eq!(fold("Лукашенко"), "лукашенко");
+        assert_ne!(fold("Iskander"), fold("Iskender"));
     }
 
     #[test]
-    fn hidden_variants_leave_out_what_pagefind_folds() {
-        assert_eq!(hidden_variants("kärnvapen"), ["kaernvapen"]);
-        assert_eq!(hidden_variants("atomvåpen"), ["atomvaapen"]);
-        assert_eq!(hidden_variants("sjø"), ["sjo", "sjoe"]);
-        assert_eq!(hidden_variants("æble"), ["aeble"]);
-        assert!(hidden_variants("Belarus").is_empty());
+    fn stems_per_language() {
+        assert_eq!(stem("sv", "kärnvapen"), "karnvap");
+        assert_eq!(stem("sv", "regeringen"), "regering");
+        assert_eq!(stem("nb", "atomvåpen"), "atomvap");
+        assert_eq!(stem("nb", "atomvåpnene"), "atomvapn");
+        assert_eq!(stem("de", "Atomwaffen"), "atomwaff");
+        assert_eq!(stem("de", "Atomwaffe"), "atomwaff");
+        assert_eq!(stem("da", "missilsystemer"), "missilsystem");
+        assert_eq!(stem("da", "missilsystem"), "missilsystem");
+        assert_eq!(stem("en", "weapons"), "weapon");
+        assert_eq!(stem("no", "våpnene"), stem("nb", "våpnene"));
+        assert_eq!(stem("pt-BR", "governos"), stem("pt", "governos"));
+        assert_ne!(slot("pt-BR"), 0);
+        assert_eq!(stem("xx", "Kärnvapen"), "karnvapen", "no stemmer: folded");
+        assert_eq!(slot("nb"), slot("nn"));
+        assert_eq!(slot("und"), 0);
+        assert_ne!(slot("da"), 0);
     }
 
     #[test]
-    fn hidden_groups_name_each_word_and_entity_once() {
-        let terms = vec![
-            "alexander".to_string(),
-            "lukashenko".to_string(),
-            "lukasjenko".to_string(),
-        ];
-        let entities = [("alexander-lukashenko", terms)];
-        let mut hidden = Hidden::default();
+    fn words_are_cut_as_the_lexicon_cuts_them() {
+        let text =
+            "Lukasjenko's S-400 i Minsk: «Atomwaffen» – ÖVERGÅNG Σίσυφος ΟΔΟΣ İstanbul ǅemal x2";
+        let mut buffer = String::new();
+        let mut ours = Vec::new();
+        for_each_word(text, &mut buffer, |w| ours.push(w.to_string()));
+        assert_eq!(ours, crate::lexicon::words(text));
+        let long = format!("kurz {} lang", "a".repeat(MAX_WORD_BYTES + 1));
+        let mut ours = Vec::new();
+        for_each_word(&long, &mut buffer, |w| ours.push(w.to_string()));
+        assert_eq!(ours, ["kurz", "lang"], "overlong words are left out");
+    }
+
+    #[test]
+    fn html_text_drops_tags() {
         assert_eq!(
-            hidden.groups("Lukasjenko vil ha kärnvapen.", &entities),
-            "kärnvapen kaernvapen | lukasjenko alexander lukashenko"
+            html_text("<p>Putin &amp; <a href=\"x\">Lukashenko</a></p>\n<p>met</p>"),
+            "Putin & Lukashenko met"
         );
-        assert_eq!(hidden.groups("Kärnvapen och Lukasjenko.", &entities), "");
-        assert!(contains_word("om lukasjenko.", "lukasjenko"));
-        assert!(!contains_word("lukasjenkos", "lukasjenko"));
     }
 
     #[test]
-    fn bundle_languages_are_safe_folder_names() {
-        assert_eq!(bundle_language("sv"), "sv");
-        assert_eq!(bundle_language("NB"), "nb");
-        assert_eq!(bundle_language("pt-BR"), "und");
-        assert_eq!(bundle_language("../x"), "und");
+    fn shard_files_are_safe_names() {
+        assert_eq!(shard_file("ka"), "ka");
+        assert_eq!(shard_file("20"), "20");
+        assert_eq!(shard_file("лу"), "_43b__443_");
+        assert_eq!(shard_file(""), "_");
+    }
+
+    #[derive(Default)]
+    struct Memory(Mutex<BTreeMap<String, Vec<u8>>>);
+
+    impl Sink for Memory {
+        fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+            lock(&self.0).insert(path.to_string(), bytes.to_vec());
+            Ok(())
+        }
+    }
+
+    fn record(id: &str, language: &str, title: &str, paragraphs: &[&str]) -> Record {
+        Record {
+            id: id.to_string(),
+            slug: id.to_string(),
+            title: title.to_string(),
+            title_en: None,
+            date: Some("2023-05-25".to_string()),
+            precision: None,
+            month: Some("2023-05".to_string()),
+            language: language.to_string(),
+            language_declared: true,
+            outlet: None,
+            url: None,
+            themes: vec![],
+            entities: vec!["lukashenko".to_string()],
+            paragraphs: paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Paragraph {
+                    id: format!("p{}", i + 1),
+                    kind: ParagraphKind::Body,
+                    text: t.to_string(),
+                    html: None,
+                })
+                .collect(),
+            words: 0,
+            hash: String::new(),
+            source: String::new(),
+            summary: None,
+            note: None,
+            added: None,
+            fingerprint: String::new(),
+        }
+    }
+
+    fn tiny() -> SiteIndex {
+        let records = vec![
+            record(
+                "a",
+                "sv",
+                "Kärnvapen i Belarus",
+                &["Lukasjenko vill ha kärnvapen.", "Inget om det."],
+            ),
+            record(
+                "b",
+                "de",
+                "Atomwaffen",
+                &[
+                    "Lukaschenko sagt nichts.",
+                    "Atomwaffen, Atomwaffe, Atomwaffen.",
+                ],
+            ),
+        ];
+        let entities = vec![Entity {
+            slug: "lukashenko".to_string(),
+            name: "Alexander Lukashenko".to_string(),
+            kind: "person".to_string(),
+            aliases: vec!["Lukasjenko".to_string(), "Lukaschenko".to_string()],
+            description: String::new(),
+        }];
+        SiteIndex::build(Config::default(), records, vec![], vec![], entities)
+    }
+
+    fn files(index: &SiteIndex) -> BTreeMap<String, Vec<u8>> {
+        let memory = Memory::default();
+        let n = write_index(index, &memory).expect("index");
+        let files = memory.0.into_inner().unwrap();
+        assert_eq!(n, files.len());
+        files
+    }
+
+    fn json(files: &BTreeMap<String, Vec<u8>>, path: &str) -> serde_json::Value {
+        let bytes = files
+            .get(&format!("{BUNDLE_DIR}/{path}"))
+            .unwrap_or_else(|| panic!("no {path} in {:?}", files.keys()));
+        serde_json::from_slice(bytes).expect("JSON")
+    }
+
+    #[test]
+    fn postings_of_a_tiny_index() {
+        let index = tiny();
+        let files = files(&index);
+        let meta = json(&files, "meta.json");
+        assert_eq!(meta["version"], FORMAT_VERSION);
+        assert_eq!(meta["documents"], 3);
+        // Entities, events, articles; small documents: one file holds all
+        // of a kind.
+        let kinds = &meta["kinds"];
+        assert_eq!((&kinds[0][0], &kinds[0][1]), (&"entity".into(), &1.into()));
+        assert_eq!(kinds[1], serde_json::json!(["event", 0, 1]));
+        assert_eq!(kinds[2][0], "article");
+        assert_eq!(kinds[2][1], 2);
+        assert!(kinds[2][2].as_u64().unwrap() >= 2, "{kinds}");
+        assert_eq!(
+            meta["lengths"],
+            serde_json::json!([2 + 4, 3 + 4 + 3, 1 + 3 + 3])
+        );
+        assert_eq!(meta["languages"], serde_json::json!(["de", "en", "sv"]));
+        // A small index is one shard.
+        assert_eq!(meta["shards"], serde_json::json!([""]));
+        let all = json(&files, "terms/_.json");
+
+        let ka = &all;
+        // kärnvapen (sv): stem karnvap, 2 letters cut; in doc 1's title and
+        // paragraph 1, twice in all.
+        assert_eq!(ka["words"]["karnvapen"], 2);
+        assert_eq!(ka["stems"]["karnvap"], serde_json::json!([1, 2, 2, 0, 1]));
+        let at = &all;
+        assert_eq!(at["words"]["atomwaffen"], 2);
+        assert_eq!(at["words"]["atomwaffe"], 1);
+        // Doc 2: title once, paragraph 2 three times.
+        assert_eq!(at["stems"]["atomwaff"], serde_json::json!([2, 4, 2, 0, 2]));
+
+        // Every name of the entity is a hidden word of the paragraphs that
+        // name it, as written or not: doc 0 (the entity) has it in its
+        // title, docs 1 and 2 in their paragraph 1.
+        let lu = &all;
+        assert_eq!(lu["words"]["lukashenko"], 0);
+        assert_eq!(
+            lu["stems"]["lukashenko"],
+            serde_json::json!([0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1])
+        );
+        assert_eq!(
+            lu["stems"]["lukasjenko"],
+            serde_json::json!([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+        );
+
+        let articles = json(&files, "docs/article/0.json");
+        let doc = &articles[0];
+        assert_eq!(doc["url"], "articles/a/");
+        assert_eq!(doc["kind"], "article");
+        assert_eq!(doc["title"], "Kärnvapen i Belarus");
+        assert_eq!(doc["language"], "sv");
+        assert_eq!(
+            doc["paragraphs"][0],
+            serde_json::json!(["p1", "Lukasjenko vill ha kärnvapen."])
+        );
+        assert_eq!(
+            doc["aliases"],
+            serde_json::json!([["alexander", "lukaschenko", "lukashenko", "lukasjenko"]])
+        );
+        assert_eq!(articles[1]["url"], "articles/b/");
+        let entity = &json(&files, "docs/entity/0.json")[0];
+        assert_eq!(entity["kind"], "entity");
+        assert_eq!(entity["url"], "entities/lukashenko/");
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let index = tiny();
+        let first = files(&index);
+        for _ in 0..5 {
+            assert_eq!(files(&index), first);
+        }
+        // Through a thread pool of another size, too.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(7)
+            .build()
+            .unwrap();
+        assert_eq!(pool.install(|| files(&index)), first);
+    }
+
+    #[test]
+    fn big_shards_split_by_one_more_letter() {
+        let long = "1,".repeat(SHARD_BYTES / 4);
+        let keys = ["sta", "stb", "st", "stc", "su"];
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        let entries: Vec<Entry> = sorted
+            .iter()
+            .map(|k| Entry {
+                key: k,
+                value: Cow::Borrowed(long.as_str()),
+                stem: true,
+            })
+            .collect();
+        let shards: Vec<String> = shard(&entries).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(shards, ["st", "sta", "stb", "stc", "su"]);
+        let small: Vec<Entry> = sorted
+            .iter()
+            .map(|k| Entry {
+                key: k,
+                value: Cow::Borrowed("[0,1,1,1]"),
+                stem: true,
+            })
+            .collect();
+        let shards: Vec<String> = shard(&small).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(shards, [""]);
+        // Keys stop growing at MAX_KEY_LETTERS, however big a shard.
+        let a = "a".repeat(10);
+        let b = format!("{a}b");
+        let same: Vec<Entry> = [&a, &b]
+            .iter()
+            .map(|k| Entry {
+                key: k,
+                value: Cow::Borrowed(long.as_str()),
+                stem: true,
+            })
+            .collect();
+        let shards: Vec<String> = shard(&same).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(shards, ["aaaaaa"]);
     }
 }

@@ -54,6 +54,8 @@ struct Shared {
 
 const CLIENT_JS: &str = include_str!("serve/reload.js");
 const PREFIX: &str = "__dossier/";
+/// Threads for file reads under load (see [`serve`]).
+const MAX_BLOCKING_THREADS: usize = 8;
 
 pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
     let root = options.root.clone();
@@ -70,6 +72,10 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Every request reads files on tokio's blocking pool; its default of
+        // 512 threads let 64 busy connections start ~330 threads and hold
+        // ~900 MB. Reads of the site are short: a few threads keep up.
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("serve", None, format!("cannot start the server: {e}")))?;

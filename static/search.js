@@ -1,7 +1,10 @@
-// The search page: queries the Pagefind bundle of every language (built by
-// `dossier build`, see src/search.rs), each with its own stemmer, and lists
-// the results with links to the paragraphs. No inline script, no request
-// outside the site; works under any base path (the form carries it).
+// The search page: looks the query up in the index that `dossier build`
+// writes (src/search.rs explains it: search-index/meta.json, the term shards
+// terms/KEY.json and the fragments of documents docs/KIND/F.json), ranks the
+// documents (BM25, title matches boosted, every word required, or any when
+// none has all) and lists them with a highlighted excerpt linking to the
+// paragraph. Plain JSON over fetch: no WebAssembly, no inline script, no
+// request outside the site; works under any base path.
 
 const form = document.getElementById("search");
 const input = document.getElementById("search-q");
@@ -10,16 +13,21 @@ const list = document.getElementById("search-results");
 const more = document.getElementById("search-more");
 document.getElementById("search-nojs").hidden = true;
 
-const bundleRoot = form.dataset.pagefind;
-// "DIR:LANG …": a bundle of articles per language, and one of annotations.
-const bundleList = (form.dataset.bundles || "")
-  .split(/\s+/)
-  .filter(Boolean)
-  .map((b) => {
-    const [dir, lang] = b.split(":");
-    return { dir, lang, weight: dir === "annotations" ? 0.9 : 1 };
-  });
+const root = form.dataset.index; // "/base/search-index/"
+const base = form.dataset.base; // "/base/"
+const VERSION = 1; // src/search.rs FORMAT_VERSION
 const PAGE = 20;
+
+// Ranking: BM25's k1 and b; a word in the title counts this much more;
+// events and entities (the analyst's notes, which quote and name what the
+// articles say) rank below articles that match as well.
+const K1 = 1.2;
+const B = 0.75;
+const TITLE_BOOST = 2;
+const KIND_WEIGHT = { article: 1, event: 0.3, entity: 0.3 };
+// A word the texts do not hold matches the stems it begins with, up to
+// this many letters shorter ("kärnvapnen": the stem "karnvap").
+const ENDING = 4;
 
 const LANGUAGE_NAMES = {
   da: "Danish", nb: "Norwegian (Bokmål)", nn: "Norwegian (Nynorsk)", no: "Norwegian",
@@ -28,6 +36,7 @@ const LANGUAGE_NAMES = {
 };
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July",
   "August", "September", "October", "November", "December"];
+const KIND_NAMES = { article: "Article", event: "Event", entity: "Entity" };
 
 function languageName(code) {
   if (LANGUAGE_NAMES[code]) return LANGUAGE_NAMES[code];
@@ -46,213 +55,235 @@ function dateDisplay(iso) {
   return m[3] ? `${Number(m[3])} ${month} ${m[1]}` : `${month} ${m[1]}`;
 }
 
-// ---- the bundles ------------------------------------------------------------
+// ---- words, as src/search.rs makes them -------------------------------------
 
-let loading = null;
-/** Loads every language's Pagefind once; each import is its own module, so
- * each keeps its own WebAssembly (and stemmer). */
-function bundles() {
-  if (!loading) {
-    loading = Promise.all(
-      bundleList.map(async (bundle) => {
-        try {
-          const pf = await import(`${bundleRoot}${bundle.dir}/pagefind.js`);
-          await pf.options({ noWorker: true, excerptLength: 28 });
-          await pf.init();
-          return { ...bundle, pf };
-        } catch (e) {
-          console.warn(`search: the ${bundle.dir} index did not load: ${e}`);
-          return null;
-        }
-      }),
-    ).then((all) => all.filter(Boolean));
-  }
-  return loading;
-}
+/** Runs of letters and digits (Rust's char::is_alphanumeric). */
+const WORD = /[\p{Alphabetic}\p{N}]+/gu;
 
-// Scandinavian nouns in -el, -en, -er drop the e when inflected
-// (vapen -> vapnen, våpen -> våpnene, nyckel -> nycklar), which stemming does
-// not undo; the base form is searched as well.
-const SYNCOPE = /^(.{2,}[^aeiouyæøåäö])([lnr])(arna|erna|erne|ene|ena|ens|ets|ar|er|en|et|a|e)$/u;
-const SCANDINAVIAN = new Set(["da", "nb", "nn", "no", "sv"]);
-
-function queriesFor(query, { dir, lang }) {
-  const out = [query];
-  // Annotations quote articles in every language.
-  if (SCANDINAVIAN.has(lang) || dir === "annotations") {
-    const alt = query
-      .split(/\s+/)
-      .map((w) => w.replace(SYNCOPE, "$1e$2"))
-      .join(" ");
-    if (alt !== query) out.push(alt);
-  }
-  return out;
-}
-
-// ---- matching words for highlights ----------------------------------------
-
-/** Lowercase, without diacritics or their two-letter spellings. */
+/** src/search.rs `fold`: lowercase, no diacritics, ä = ae, ö = oe = ø,
+ * å = aa, ü = ue, ß = ss, æ = ae, and those spellings made single. */
 function fold(word) {
   return word
     .toLowerCase()
     .normalize("NFD")
     .replace(/\p{M}/gu, "")
-    .replace(/ø/g, "o")
-    .replace(/æ/g, "ae")
-    .replace(/ß/g, "ss")
+    .replace(/[øæœßđðłþ]/g, (c) => ({ ø: "o", æ: "ae", œ: "oe", ß: "ss", đ: "d", ð: "d", ł: "l", þ: "th" })[c])
     .replace(/ae/g, "a")
     .replace(/oe/g, "o")
     .replace(/aa/g, "a")
     .replace(/ue/g, "u");
 }
 
-function similar(a, b) {
-  const [x, y] = [fold(a), fold(b)];
-  const n = Math.max(3, Math.min(x.length, y.length) - 3);
-  return x.slice(0, n) === y.slice(0, n);
+/** The query's folded words, each once. */
+function queryWords(query) {
+  return [...new Set((query.normalize("NFC").toLowerCase().match(WORD) || []).map(fold).filter(Boolean))];
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+/** `n` first letters (code points) of a word. */
+const head = (word, n) => [...word].slice(0, n).join("");
+const letters = (word) => [...word].length;
 
-/** The query's words as Pagefind takes them: "S-400" is "s400". */
-function queryTerms(query) {
-  return query
-    .split(/\s+/)
-    .map((t) => t.replace(/[^\p{L}\p{N}]/gu, ""))
-    .filter(Boolean);
+// ---- the index ---------------------------------------------------------------
+
+async function fetchJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+let metaLoad = null;
+/** meta.json, once: document count, lengths, kinds, shard keys. */
+function meta() {
+  if (!metaLoad) {
+    metaLoad = fetchJSON(`${root}meta.json`).then((m) => {
+      if (m.version !== VERSION) throw new Error(`search index version ${m.version}, expected ${VERSION}`);
+      const keys = new Set(m.shards);
+      const longest = Math.max(0, ...m.shards.map(letters));
+      // Document number -> kind, number among its kind, and the fragment
+      // file holding it (`block` documents a file), from the counts in
+      // document order (entities, events, articles).
+      const ranges = [];
+      let start = 0;
+      for (const [kind, n, block] of m.kinds) ranges.push([start, (start += n), kind, block || 1]);
+      const locate = (doc) => {
+        const [from, , kind, block] = ranges.find(([, end]) => doc < end) || [0, 0, "article", 1];
+        const k = doc - from;
+        return { kind, file: `docs/${kind}/${Math.floor(k / block)}.json`, at: k % block };
+      };
+      return { ...m, keys, longest, locate };
+    });
+    metaLoad.catch(() => (metaLoad = null));
+  }
+  return metaLoad;
+}
+
+/** The shard that holds a word or stem: its longest prefix among the keys. */
+function shardKey(m, word) {
+  for (let n = Math.min(m.longest, letters(word)); n >= 0; n--) {
+    const key = head(word, n);
+    if (m.keys.has(key)) return key;
+  }
+  return null;
+}
+
+/** src/search.rs `shard_file`. */
+function shardFile(key) {
+  if (key === "") return "_";
+  return [...key].map((c) => (/[a-z0-9]/.test(c) ? c : `_${c.codePointAt(0).toString(16)}_`)).join("");
+}
+
+const shards = new Map();
+/** A term shard ({words, stems}), once; null when there is none. */
+function shard(m, key) {
+  if (key === null) return Promise.resolve(null);
+  if (!shards.has(key)) {
+    const load = fetchJSON(`${root}terms/${shardFile(key)}.json`);
+    load.catch(() => shards.delete(key));
+    shards.set(key, load);
+  }
+  return shards.get(key);
+}
+
+const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+/** A vocabulary entry's stems: a number of letters to cut off the word, a
+ * stem, or a list of those. */
+function stemsOf(word, value) {
+  const one = (v) => (typeof v === "number" ? head(word, letters(word) - v) : v);
+  return Array.isArray(value) ? value.map(one) : [one(value)];
+}
+
+/** A query word's stems, and the written forms (folded) to highlight. */
+async function lookup(m, word) {
+  const found = { word, stems: new Set(), forms: new Set([word]) };
+  const own = await shard(m, shardKey(m, word));
+  const loaded = new Set(own ? [own] : []);
+  if (own && has(own.words, word)) {
+    for (const s of stemsOf(word, own.words[word])) found.stems.add(s);
+  } else {
+    // Not in the texts: an inflection of a stem it begins with ...
+    const n = letters(word);
+    const candidates = [];
+    for (let k = n; k >= Math.max(3, n - ENDING); k--) candidates.push(head(word, k));
+    const sought = await Promise.all(candidates.map((stem) => shard(m, shardKey(m, stem))));
+    sought.forEach((sh, i) => {
+      if (sh && has(sh.stems, candidates[i])) {
+        found.stems.add(candidates[i]);
+        loaded.add(sh);
+      }
+    });
+    // ... or the beginning of words that are (typed so far).
+    if (own && n >= 3) {
+      for (const [w, v] of Object.entries(own.words)) {
+        if (w.startsWith(word)) for (const s of stemsOf(w, v)) found.stems.add(s);
+      }
+    }
+  }
+  for (const sh of loaded) {
+    for (const [w, v] of Object.entries(sh.words)) {
+      if (stemsOf(w, v).some((s) => found.stems.has(s))) found.forms.add(w);
+    }
+  }
+  return found;
+}
+
+/** Postings of a query word's stems: doc -> { tf, paragraphs (Set) }. */
+async function postings(m, found) {
+  const stems = [...found.stems];
+  const loaded = await Promise.all(stems.map((stem) => shard(m, shardKey(m, stem))));
+  const docs = new Map();
+  stems.forEach((stem, s) => {
+    const list = loaded[s] && has(loaded[s].stems, stem) ? loaded[s].stems[stem] : [];
+    // Per document: doc number delta, tf, n, n paragraphs (0: the title).
+    let doc = 0;
+    for (let i = 0; i < list.length; ) {
+      doc += list[i];
+      const tf = list[i + 1];
+      const n = list[i + 2];
+      let hit = docs.get(doc);
+      if (!hit) docs.set(doc, (hit = { tf: 0, paragraphs: new Set() }));
+      hit.tf += tf;
+      for (let j = 0; j < n; j++) hit.paragraphs.add(list[i + 3 + j]);
+      i += 3 + n;
+    }
+  });
+  return docs;
+}
+
+/** Ranked documents for the query's words. */
+async function rank(words) {
+  const m = await meta();
+  const found = await Promise.all(words.map((w) => lookup(m, w)));
+  const hits = await Promise.all(found.map((f) => postings(m, f)));
+  const scores = new Map(); // doc -> { score, words, paragraphs: Map p -> words }
+  for (const docs of hits) {
+    const df = docs.size;
+    const idf = Math.log(1 + (m.documents - df + 0.5) / (df + 0.5));
+    for (const [doc, { tf, paragraphs }] of docs) {
+      const { kind } = m.locate(doc);
+      const norm = m.lengths[doc] / (m.average[kind] || 1);
+      let s = (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + B * norm));
+      if (paragraphs.has(0)) s *= TITLE_BOOST;
+      let r = scores.get(doc);
+      if (!r) scores.set(doc, (r = { doc, kind, score: 0, words: 0, paragraphs: new Map() }));
+      r.score += s;
+      r.words++;
+      for (const p of paragraphs) r.paragraphs.set(p, (r.paragraphs.get(p) || 0) + 1);
+    }
+  }
+  let ranked = [...scores.values()];
+  const all = ranked.filter((r) => r.words === words.length);
+  if (all.length) ranked = all;
+  for (const r of ranked) r.score *= KIND_WEIGHT[r.kind] ?? 1;
+  ranked.sort((a, b) => b.words - a.words || b.score - a.score || a.doc - b.doc);
+  const forms = new Set(found.flatMap((f) => [...f.forms]));
+  const stems = new Set(found.flatMap((f) => [...f.stems]));
+  return { ranked, forms, stems, every: all.length > 0 };
+}
+
+const files = new Map();
+/** A document's fragment (url, kind, title, date, language, paragraphs,
+ * aliases), from the file of its block, fetched once. */
+async function fragment(m, doc) {
+  const { file, at } = m.locate(doc);
+  if (!files.has(file)) {
+    const load = fetchJSON(`${root}${file}`);
+    load.catch(() => files.delete(file));
+    files.set(file, load);
+  }
+  return (await files.get(file))[at];
 }
 
 // ---- the results -------------------------------------------------------------
 
-/** The words Pagefind matched in a result's text, as written. */
-function matchedWords(data) {
-  const words = (data.content || "").split(/[\r\n\s]+/g);
-  return (data.locations || []).map((l) => words[l]).filter(Boolean);
+/** A test for words to highlight: the query's forms, and words that are a
+ * matched stem plus a short ending. */
+function matcher(forms, stems) {
+  return (word) => {
+    const f = fold(word);
+    if (forms.has(f)) return true;
+    for (const s of stems) if (f.startsWith(s) && f.length - s.length <= ENDING) return true;
+    return false;
+  };
 }
 
-/** True if `word` is `term`, a longer form of it, or shares most of it. */
-function close(term, word) {
-  const t = fold(term.replace(/[^\p{L}\p{N}]/gu, ""));
-  const w = fold(word.replace(/[^\p{L}\p{N}]/gu, ""));
-  if (!t || !w) return false;
-  if (w.startsWith(t)) return true;
-  let n = 0;
-  while (n < t.length && n < w.length && t[n] === w[n]) n++;
-  return n >= Math.max(3, Math.ceil(0.6 * t.length));
-}
-
-/** For a word it does not hold, Pagefind searches the longest prefix it
- * does hold ("atomvåpen" finds "at" in Danish): such a response is not a
- * match. Each query term must be close to a word matched in the text, or
- * to a hidden word (transliteration, alias) of a matched field. */
-function relevant(data, result, query) {
-  const terms = queryTerms(query);
-  const words = matchedWords(data);
-  const hidden = (result.matchedMetaFields || [])
-    .flatMap((f) => (data.meta?.[f] || "").split(/[\s|]+/))
-    .filter(Boolean);
-  return terms.every((t) => words.some((w) => close(t, w)) || hidden.some((w) => close(t, w)));
-}
-
-let generation = 0;
-let pending = [];
-
-async function run(query) {
-  const mine = ++generation;
-  pending = [];
-  query = query.trim();
-  if (!query) {
-    list.replaceChildren();
-    more.hidden = true;
-    status.textContent = "";
-    return;
-  }
-  status.textContent = "Searching…";
-  const loaded = await bundles();
-  if (mine !== generation) return;
-  const searches = [];
-  for (const { dir, lang, pf, weight } of loaded) {
-    for (const q of queriesFor(query, { dir, lang })) {
-      searches.push(
-        pf.search(q).then(
-          async (r) => {
-            const results = r?.results || [];
-            if (!results.length || !relevant(await results[0].data(), results[0], q)) return [];
-            // Scores are relative within a bundle (its IDF is its own), so
-            // each bundle's best counts as 1; annotations, which quote the
-            // articles, rank a little below them.
-            const top = results[0].score || 1;
-            return results.map((result) => ({ dir, lang, result, score: (result.score / top) * weight }));
-          },
-          () => [],
-        ),
-      );
-    }
-  }
-  const found = new Map();
-  for (const hits of await Promise.all(searches)) {
-    for (const hit of hits) {
-      const key = `${hit.dir}:${hit.result.id}`;
-      const seen = found.get(key);
-      if (!seen || seen.score < hit.score) found.set(key, hit);
-    }
-  }
-  if (mine !== generation) return;
-  pending = [...found.values()].sort((a, b) => b.score - a.score);
-  const total = pending.length;
-  list.replaceChildren();
-  await showMore(mine, query);
-  if (mine !== generation) return;
-  status.textContent =
-    total === 0
-      ? `Nothing found for “${query}”.`
-      : `${total} ${total === 1 ? "result" : "results"} for “${query}”.`;
-}
-
-async function showMore(mine, query) {
-  const batch = pending.splice(0, PAGE);
-  const items = await Promise.all(batch.map((hit) => item(hit, query)));
-  if (mine !== generation) return;
-  list.append(...items);
-  more.hidden = pending.length === 0;
-}
-
-/** Pagefind's excerpt (text with < and > escaped, and <mark>) as nodes. */
-function excerptNodes(excerpt) {
-  const nodes = [];
-  let marked = false;
-  for (const part of excerpt.split(/(<mark>|<\/mark>)/)) {
-    if (part === "<mark>") marked = true;
-    else if (part === "</mark>") marked = false;
-    else if (part) {
-      const text = part.replace(/&lt;/g, "<").replace(/&gt;/g, ">");
-      if (marked) {
-        const m = document.createElement("mark");
-        m.textContent = text;
-        nodes.push(m);
-      } else nodes.push(document.createTextNode(text));
-    }
-  }
-  return nodes;
-}
-
-/** Up to `size` words of `text` around the first word of `terms`, marked. */
-function textExcerpt(text, terms, size = 28) {
+/** Up to `size` words of `text` around its first match, matches marked. */
+function excerpt(text, isMatch, size = 30) {
   const words = [...text.matchAll(WORD)];
-  const hit = words.findIndex((w) => terms.some((t) => fold(t) === fold(w[0])));
+  if (words.length === 0) return [document.createTextNode(text)];
+  const hit = words.findIndex((w) => isMatch(w[0]));
   const from = Math.max(0, (hit < 0 ? 0 : hit) - Math.floor(size / 3));
   const to = Math.min(words.length, from + size);
-  if (words.length === 0) return [document.createTextNode(text)];
-  const start = words[from].index;
+  const start = from === 0 ? 0 : words[from].index;
   const end = to < words.length ? words[to - 1].index + words[to - 1][0].length : text.length;
   const nodes = [];
   let at = start;
   for (const w of words.slice(from, to)) {
-    if (!terms.some((t) => fold(t) === fold(w[0]))) continue;
+    if (!isMatch(w[0])) continue;
     nodes.push(document.createTextNode(text.slice(at, w.index)));
-    const m = document.createElement("mark");
-    m.textContent = w[0];
-    nodes.push(m);
+    const mark = document.createElement("mark");
+    mark.textContent = w[0];
+    nodes.push(mark);
     at = w.index + w[0].length;
   }
   nodes.push(document.createTextNode(text.slice(at, end)));
@@ -261,100 +292,126 @@ function textExcerpt(text, terms, size = 28) {
   return nodes;
 }
 
-/** The words of the hidden groups ("written variant… | …") of a metadata
- * field that match the query: marked where the text holds them. */
-function writtenForms(value, query) {
-  const terms = queryTerms(query);
-  const written = [];
-  for (const group of (value || "").split(" | ")) {
-    const words = group.split(" ").filter(Boolean);
-    if (words.some((w) => terms.some((t) => similar(w, t)))) written.push(...words);
+const passageName = (anchor) => (anchor.startsWith("c") ? `source ${anchor.slice(1)}` : `paragraph ${anchor.slice(1)}`);
+
+async function item(hit, found) {
+  const doc = await fragment(await meta(), hit.doc);
+  const paragraphs = doc.paragraphs || [];
+  // The paragraph with the most query words (the earliest of those); the
+  // title (paragraph 0) only when no paragraph matches.
+  let best = 0;
+  for (const [p, n] of hit.paragraphs) {
+    if (p === 0 || p > paragraphs.length) continue;
+    const have = hit.paragraphs.get(best) || 0;
+    if (best === 0 || n > have || (n === have && p < best)) best = p;
   }
-  return written;
-}
+  // An article always links to a paragraph: its first, for a title match.
+  const shown = best || (doc.kind === "article" && paragraphs.length ? 1 : 0);
+  const [anchor, text] = shown ? paragraphs[shown - 1] : ["", ""];
 
-function kindOf(url) {
-  if (/\/events\//.test(url)) return "Event";
-  if (/\/entities\//.test(url)) return "Entity";
-  return "Article";
-}
+  // Highlight the query's words, and an entity's name as this document
+  // writes it when another of its names was searched.
+  const forms = new Set(found.forms);
+  let isMatch = matcher(forms, found.stems);
+  for (const group of doc.aliases || []) {
+    if (group.some((w) => isMatch(w))) for (const w of group) forms.add(w);
+  }
+  isMatch = matcher(forms, found.stems);
 
-async function item({ lang, result }, query) {
-  const data = await result.data();
   const li = document.createElement("li");
   li.className = "search-result";
-
-  // The passage: the anchored sub-result with the strongest matches, else
-  // the paragraph whose hidden words matched (a transliteration or alias).
-  const anchored = (data.sub_results || []).filter((s) => s.url.includes("#"));
-  let best = null;
-  let bestWeight = -1;
-  for (const s of anchored) {
-    const weight = (s.weighted_locations || []).reduce((sum, l) => sum + l.balanced_score, 0);
-    if (weight > bestWeight) [best, bestWeight] = [s, weight];
-  }
-  let href = best ? best.url : data.url;
-  let excerpt = null;
-  if (best) {
-    excerpt = excerptNodes(best.excerpt);
-  } else {
-    const fields = (result.matchedMetaFields || []).filter((f) => /^[pc]\d+$/.test(f));
-    for (const field of fields) {
-      const written = writtenForms(data.meta[field], query);
-      const anchor = (data.anchors || []).find((a) => a.id === field);
-      if (!anchor) continue;
-      href = `${data.url}#${field}`;
-      excerpt = textExcerpt(anchor.text || "", written);
-      break;
-    }
-    if (!excerpt) {
-      const written = writtenForms(data.meta.x, query);
-      excerpt = written.length
-        ? textExcerpt(data.content || "", written)
-        : excerptNodes(data.excerpt || "");
-    }
-  }
-
   const title = document.createElement("a");
   title.className = "search-title";
-  title.href = href;
-  title.lang = lang;
-  title.textContent = data.meta.title || data.url;
+  title.href = `${base}${doc.url}${anchor ? `#${anchor}` : ""}`;
+  title.lang = doc.language;
+  title.textContent = doc.title || doc.url;
   const heading = document.createElement("h2");
   heading.append(title);
 
-  const meta = document.createElement("p");
-  meta.className = "meta";
-  const kind = kindOf(data.url);
-  const parts = [kind];
-  if (data.meta.date) parts.push(dateDisplay(data.meta.date));
-  if (kind === "Article") parts.push(languageName(lang));
-  const passage = /#(p\d+|c\d+)$/.exec(href);
-  if (passage) parts.push(passage[1].startsWith("c") ? `source ${passage[1].slice(1)}` : `paragraph ${passage[1].slice(1)}`);
-  meta.textContent = parts.join(" · ");
+  const metaLine = document.createElement("p");
+  metaLine.className = "meta";
+  const parts = [KIND_NAMES[doc.kind] || "Article"];
+  if (doc.date) parts.push(dateDisplay(doc.date));
+  if (doc.kind === "article") parts.push(languageName(doc.language));
+  if (anchor) parts.push(passageName(anchor));
+  metaLine.textContent = parts.join(" · ");
 
-  const text = document.createElement("p");
-  text.className = "excerpt";
-  text.lang = lang;
-  text.append(...excerpt);
-  li.append(heading, meta, text);
+  const body = document.createElement("p");
+  body.className = "excerpt";
+  body.lang = doc.language;
+  body.append(...excerpt(text || doc.title || "", isMatch));
+  li.append(heading, metaLine, body);
 
-  const others = anchored.filter((s) => s !== best).slice(0, 4);
+  // Other paragraphs that match, by anchor.
+  const others = [];
+  for (const p of [...hit.paragraphs.keys()].sort((a, b) => a - b)) {
+    const a = p > 0 && p <= paragraphs.length ? paragraphs[p - 1][0] : "";
+    if (a && a !== anchor && !others.includes(a)) others.push(a);
+  }
   if (others.length) {
     const also = document.createElement("p");
     also.className = "also meta";
     also.append("Also in ");
-    others.forEach((s, i) => {
-      const a = document.createElement("a");
-      a.href = s.url;
-      const id = s.url.split("#")[1] || "";
-      a.textContent = id.startsWith("c") ? `source ${id.slice(1)}` : `paragraph ${id.slice(1)}`;
+    others.slice(0, 4).forEach((a, i) => {
+      const link = document.createElement("a");
+      link.href = `${base}${doc.url}#${a}`;
+      link.textContent = passageName(a);
       if (i) also.append(", ");
-      also.append(a);
+      also.append(link);
     });
     li.append(also);
   }
   return li;
+}
+
+// ---- running a query -----------------------------------------------------------
+
+let generation = 0;
+let pending = [];
+let current = null;
+
+async function run(query) {
+  const mine = ++generation;
+  pending = [];
+  query = query.trim();
+  const words = queryWords(query);
+  if (!words.length) {
+    list.replaceChildren();
+    more.hidden = true;
+    status.textContent = "";
+    return;
+  }
+  status.textContent = "Searching…";
+  let result;
+  try {
+    result = await rank(words);
+  } catch (e) {
+    if (mine !== generation) return;
+    status.textContent = "The search index could not be loaded.";
+    console.warn(`search: ${e}`);
+    return;
+  }
+  if (mine !== generation) return;
+  current = result;
+  pending = result.ranked;
+  const total = pending.length;
+  list.replaceChildren();
+  await showMore(mine);
+  if (mine !== generation) return;
+  const some = result.every || words.length === 1 ? "" : ", none with all its words";
+  status.textContent =
+    total === 0
+      ? `Nothing found for “${query}”.`
+      : `${total} ${total === 1 ? "result" : "results"} for “${query}”${some}.`;
+}
+
+async function showMore(mine) {
+  const batch = pending.slice(0, PAGE);
+  pending = pending.slice(PAGE);
+  const items = await Promise.all(batch.map((hit) => item(hit, current)));
+  if (mine !== generation) return;
+  list.append(...items);
+  more.hidden = pending.length === 0;
 }
 
 // ---- wiring ------------------------------------------------------------------
@@ -380,13 +437,13 @@ form.addEventListener("submit", (event) => {
   setQuery(input.value.trim());
   run(input.value);
 });
-more.addEventListener("click", () => showMore(generation, input.value));
+more.addEventListener("click", () => showMore(generation).catch((e) => console.warn(`search: ${e}`)));
 
 const initial = new URLSearchParams(location.search).get("q") || "";
 input.value = initial;
 if (initial) run(initial);
-// Load the indexes as soon as the reader turns to the box, not before: a
-// visitor who only passes by downloads nothing.
-input.addEventListener("focus", () => bundles(), { once: true });
+// Load the index's summary as soon as the reader turns to the box, not
+// before: a visitor who only passes by downloads nothing.
+input.addEventListener("focus", () => meta().catch(() => {}), { once: true });
 const header = document.getElementById("site-search-q");
 if (header) header.value = initial;

@@ -684,3 +684,24 @@ fn symlinks_out_of_the_dossier_are_not_followed() {
         );
     }
 }
+
+#[test]
+fn misquote_of_a_markdown_article_with_a_wordless_paragraph() {
+    // Regression: the closest-passage hint panicked (index out of range) on
+    // a shown paragraph with no words (a markdown image or rule).
+    let d = Dossier::example();
+    d.write(
+        "content/articles/pictures.md",
+        "+++\ndate = \"2022-05\"\nlanguage = \"en\"\n+++\n![](https://example.org/a.png)\n\n---\n\nSome words about Belarus here.\n",
+    );
+    d.write(
+        "content/events/2022-05-pictures.md",
+        "+++\ndate = \"2022-05\"\ntitle = \"T\"\n[[citations]]\narticle = \"pictures\"\nquote = \"nothing like it\"\n+++\nB\n",
+    );
+    let out = d.check();
+    assert_error(
+        &out,
+        "content/events/2022-05-pictures.md:6: error: quote not found in pictures",
+    );
+    out.assert_stderr("closest passage (p");
+}

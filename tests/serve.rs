@@ -264,3 +264,64 @@ fn add_copies_under_a_new_name_and_writes_a_sidecar() {
         .assert_fails();
     d.build_ok("site", &[]);
 }
+
+/// Threads of a running process, from /proc.
+fn threads(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn many_connections_do_not_start_hundreds_of_threads() {
+    // Regression: 64 busy connections made tokio's blocking pool (512 by
+    // default) start ~330 threads and the server hold ~900 MB.
+    let d = Dossier::example();
+    let server = Server::start(&d);
+    let pid = server.child.id();
+    let idle = threads(pid);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..64)
+        .map(|i| {
+            let addr = server.addr.clone();
+            let base = server.base.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let paths = [
+                    "",
+                    "timeline/",
+                    "articles/",
+                    "feed.xml",
+                    "data/records.json",
+                ];
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(mut s) = TcpStream::connect(&addr) {
+                        let path = paths[(i + n) % paths.len()];
+                        let _ = write!(
+                            s,
+                            "GET {base}{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        );
+                        let _ = s.read_to_end(&mut Vec::new());
+                    }
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut most = idle;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        most = most.max(threads(pid));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let served: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(served > 64, "only {served} requests served");
+    assert!(most <= idle + 8, "{most} threads under load, {idle} idle");
+    assert_eq!(server.get("").0, 200);
+}

@@ -7,11 +7,13 @@
 // SITE_DIR is served under /dossier-demo/ (server.mjs), so build it with a
 // base URL ending in /dossier-demo/ (any host). For each query, in a fresh
 // headless Chromium: open the search page, click the search box (which starts
-// loading the indexes), type the query, and time from the first keystroke to
-// the first result on screen ("cold"); then type a second query ("warm").
-// Reported: bytes fetched under pagefind/ for each, and the total bytes and
-// files of the indexes on disk. Page weights are HTML + CSS + JS as stored,
-// and gzipped (as GitHub Pages serves them).
+// loading the index's meta.json), type the query, and time from the first
+// keystroke to the first result on screen ("cold"); then type a second query
+// ("warm"). Reported: bytes and files fetched under search-index/ for each
+// (meta.json, term shards, the fragments of the results shown), and the
+// size of the index on disk (meta.json, term shards, document fragments).
+// Page weights are HTML + CSS + JS as stored, and gzipped (as GitHub Pages
+// serves them).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 
@@ -28,12 +30,12 @@ if (!siteArg) {
 }
 const siteDir = path.resolve(siteArg);
 const queries = queryArgs.length ? queryArgs : ["kärnkraften", "kaernkraften", "strømstøtten", "Düngeverordnung", "bæredygtig", "regeringen"];
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+const CSP = "default-src 'self'; script-src 'self'";
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 
-// ---- the indexes on disk --------------------------------------------------------
+// ---- the index on disk --------------------------------------------------------
 
 function walk(dir) {
   const out = [];
@@ -44,26 +46,23 @@ function walk(dir) {
   }
   return out;
 }
-const bundleRoot = path.join(siteDir, "pagefind");
-console.log(`# search indexes in ${bundleRoot}`);
-let allBytes = 0;
-let allFiles = 0;
-for (const bundle of fs.readdirSync(bundleRoot).sort()) {
-  const files = walk(path.join(bundleRoot, bundle));
-  const bytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
-  const kinds = {};
-  for (const f of files) {
-    const k = /\.pf_fragment$/.test(f) ? "fragments" : /\.pf_index$/.test(f) ? "index chunks" : /\.pf_meta$/.test(f) ? "meta" : /wasm/.test(f) ? "wasm" : /\.js$/.test(f) ? "js" : "other";
-    kinds[k] = (kinds[k] || 0) + fs.statSync(f).size;
+const indexRoot = path.join(siteDir, "search-index");
+console.log(`# search index in ${indexRoot}`);
+{
+  let allBytes = 0;
+  let allFiles = 0;
+  for (const part of ["meta.json", "terms", "docs"]) {
+    const full = path.join(indexRoot, part);
+    const files = fs.statSync(full).isDirectory() ? walk(full) : [full];
+    const sizes = files.map((f) => fs.statSync(f).size);
+    const bytes = sizes.reduce((s, n) => s + n, 0);
+    allBytes += bytes;
+    allFiles += files.length;
+    const detail = files.length > 1 ? ` (mean ${kb(bytes / files.length)}, largest ${kb(Math.max(...sizes))})` : "";
+    console.log(`  ${part.padEnd(12)} ${String(files.length).padStart(6)} files ${mb(bytes).padStart(10)}${detail}`);
   }
-  allBytes += bytes;
-  allFiles += files.length;
-  console.log(
-    `  ${bundle.padEnd(12)} ${String(files.length).padStart(6)} files ${mb(bytes).padStart(10)}  (` +
-      Object.entries(kinds).map(([k, v]) => `${k} ${kb(v)}`).join(", ") + ")",
-  );
+  console.log(`  total        ${String(allFiles).padStart(6)} files ${mb(allBytes).padStart(10)}`);
 }
-console.log(`  total        ${String(allFiles).padStart(6)} files ${mb(allBytes).padStart(10)}`);
 
 // ---- page weights ---------------------------------------------------------------
 
@@ -83,7 +82,7 @@ function weight(rel) {
       parts.map(([k, name, b]) => `${k} ${path.basename(name)} ${kb(b.length)}`).join(", "),
   );
 }
-console.log("# page weights (HTML + CSS + JS, without the search indexes)");
+console.log("# page weights (HTML + CSS + JS, without the search index)");
 const firstArticle = fs.readdirSync(path.join(siteDir, "articles")).filter((d) => !d.includes(".")).sort()[0];
 for (const rel of ["index.html", `articles/${firstArticle}/index.html`, "search/index.html", "timeline/index.html", "articles/index.html"]) {
   if (fs.existsSync(path.join(siteDir, rel))) weight(rel);
@@ -110,7 +109,7 @@ try {
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     let fetched = { bytes: 0, files: 0 };
     page.on("response", async (res) => {
-      if (!res.url().includes("/pagefind/")) return;
+      if (!res.url().includes("/search-index/")) return;
       const body = await res.body().catch(() => Buffer.alloc(0));
       fetched.bytes += body.length;
       fetched.files++;
@@ -145,7 +144,7 @@ try {
       };
     };
 
-    await page.click("#search-q"); // focus: the indexes start loading
+    await page.click("#search-q"); // focus: meta.json starts loading
     const cold = await measure(query);
     const coldBytes = fetched;
     fetched = { bytes: 0, files: 0 };

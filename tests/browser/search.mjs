@@ -5,7 +5,7 @@
 // SITE_DIR is the example dossier built with
 // `--base-url https://example.github.io/dossier-demo/`; it is served under
 // /dossier-demo/ (server.mjs) with the Content-Security-Policy
-// `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'`. The checks:
+// `default-src 'self'; script-src 'self'`. The checks:
 //   - searching in each of the five languages, with and without diacritics,
 //     inflected, and by an entity's other spellings, finds the expected
 //     articles first, each result linking to a paragraph that exists and
@@ -37,7 +37,7 @@ setTimeout(() => {
   process.exit(1);
 }, LIMIT_MS).unref();
 
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+const CSP = "default-src 'self'; script-src 'self'";
 
 let passed = 0;
 let failed = 0;
