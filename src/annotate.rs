@@ -446,6 +446,13 @@ pub fn fold(text: &str) -> Folded {
     };
     let mut last_space = true; // also trims leading space
     for (at, c) in text.char_indices() {
+        // Most characters are ASCII letters: no compatibility form to look up.
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            origin.push(at);
+            last_space = false;
+            continue;
+        }
         // Compatibility forms (ligatures, full-width letters) fold too.
         for c in std::iter::once(c).nfkc() {
             match c {

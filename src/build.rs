@@ -47,6 +47,28 @@ pub struct Timings {
     pub render_parts: Vec<(&'static str, Duration)>,
 }
 
+impl std::fmt::Display for Timings {
+    /// One line a stage, then the parts of rendering (which overlap: pages,
+    /// exports and the search index are made side by side).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        for (stage, d) in [
+            ("load", self.load),
+            ("normalize", self.normalize),
+            ("annotate", self.annotate),
+            ("index", self.index),
+            ("render", self.render),
+            ("write", self.write),
+        ] {
+            writeln!(f, "  {stage:<10} {:>8.1} ms", ms(d))?;
+        }
+        for (part, d) in &self.render_parts {
+            writeln!(f, "    render.{part:<8} {:>6.1} ms", ms(*d))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 pub struct BuildReport {
     pub articles: usize,
@@ -209,16 +231,12 @@ fn render_into(
     with_search: bool,
 ) -> Result<Rendered, Vec<Diagnostic>> {
     let t = Instant::now();
-    let mut parts = Vec::new();
-    let mut lap = Instant::now();
-    let mut part = |name: &'static str| {
-        parts.push((name, lap.elapsed()));
-        lap = Instant::now();
+    let timed = |name: &'static str, work: &dyn Fn() -> Result<usize, Vec<Diagnostic>>| {
+        let lap = Instant::now();
+        work().map(|files| (files, (name, lap.elapsed())))
     };
     let renderer = Renderer::new(&prepared.index, &prepared.theme)?;
-    part("cards");
-    let mut files = renderer.render_all(sink)?;
-    part("pages");
+    let cards = ("cards", t.elapsed());
     let io_error = |path: &str, e: std::io::Error| {
         vec![
             Diagnostic::error(path, None, format!("cannot write: {e}"))
@@ -226,21 +244,35 @@ fn render_into(
         ]
     };
     // Exports and the search index cover the whole dossier: they are redone
-    // only when something in it changed.
+    // only when something in it changed. Each is one thread's work, so they
+    // run beside the (parallel) pages rather than after them.
     let site_key = renderer.site_key();
-    files += whole_site(sink, "data/", &site_key, || {
-        export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))
-    })?;
-    files +=
-        export::write_pages_files(&prepared.index, sink).map_err(|e| io_error("robots.txt", e))?;
-    part("exports");
-    if with_search {
-        let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
-        files += whole_site(sink, &search_dir, &site_key, || {
-            crate::search::write_index(&prepared.index, sink)
-        })?;
-    }
-    part("search");
+    let pages = || timed("pages", &|| renderer.render_all(sink));
+    let exports = || {
+        timed("exports", &|| {
+            let data = whole_site(sink, "data/", &site_key, || {
+                export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))
+            })?;
+            let pages_files = export::write_pages_files(&prepared.index, sink)
+                .map_err(|e| io_error("robots.txt", e))?;
+            Ok(data + pages_files)
+        })
+    };
+    let search = || {
+        timed("search", &|| {
+            if !with_search {
+                return Ok(0);
+            }
+            let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
+            whole_site(sink, &search_dir, &site_key, || {
+                crate::search::write_index(&prepared.index, sink)
+            })
+        })
+    };
+    let (pages, (exports, search)) = rayon::join(pages, || rayon::join(exports, search));
+    let (pages, exports, search) = (pages?, exports?, search?);
+    let mut files = pages.0 + exports.0 + search.0;
+    let parts = vec![cards, pages.1, exports.1, search.1];
     for (path, bytes) in &prepared.theme.static_files {
         sink.put(path, bytes).map_err(|e| io_error(path, e))?;
         files += 1;

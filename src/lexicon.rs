@@ -7,7 +7,10 @@
 //! `kärnvapenavtalet`). Lookup is by hash per word, so cost grows with the
 //! text, not with the size of the lexicon.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Every word of every article is looked up: FxHash, not SipHash.
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug)]
 struct Term {

@@ -451,8 +451,15 @@ pub fn clean_text(raw: &str) -> String {
             || (c.is_control() && c != '\n' && c != '\t')
     };
     // Most files are clean already: check once, copy once.
-    let clean = raw.chars().all(|c| !unwanted(c))
-        && unicode_normalization::is_nfc_quick(raw.chars())
+    // ASCII text and newlines are NFC and wanted; only the rest is looked
+    // up. Leaving out ASCII (combining class 0) only joins runs of marks, so
+    // the quick check can say "no" wrongly (then the slow path runs), never "yes".
+    let non_ascii = || raw.chars().filter(|c| !c.is_ascii());
+    let clean = raw
+        .bytes()
+        .all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\t' | 0x80..))
+        && non_ascii().all(|c| !unwanted(c))
+        && unicode_normalization::is_nfc_quick(non_ascii())
             == unicode_normalization::IsNormalized::Yes;
     if clean {
         return raw.to_string();

@@ -53,6 +53,9 @@ enum Command {
         /// Open the site in the default browser.
         #[arg(long)]
         open: bool,
+        /// Print the time of each stage after every rebuild.
+        #[arg(long)]
+        timings: bool,
     },
     /// Copy clippings into content/articles/ with a sidecar, and report what
     /// normalization finds.
@@ -152,20 +155,7 @@ fn main() -> ExitCode {
                     print_diagnostics(&report.diagnostics);
                     println!("{}", report.summary("built"));
                     if timings {
-                        let t = &report.timings;
-                        for (stage, d) in [
-                            ("load", t.load),
-                            ("normalize", t.normalize),
-                            ("annotate", t.annotate),
-                            ("index", t.index),
-                            ("render", t.render),
-                            ("write", t.write),
-                        ] {
-                            println!("  {stage:<10} {:>8.1} ms", d.as_secs_f64() * 1000.0);
-                        }
-                        for (part, d) in &t.render_parts {
-                            println!("    render.{part:<8} {:>6.1} ms", d.as_secs_f64() * 1000.0);
-                        }
+                        print!("{}", report.timings);
                     }
                     ExitCode::SUCCESS
                 }
@@ -191,6 +181,7 @@ fn main() -> ExitCode {
             bind,
             output,
             open,
+            timings,
         } => {
             let options = dossier::serve::ServeOptions {
                 root: cli.root,
@@ -198,6 +189,7 @@ fn main() -> ExitCode {
                 bind,
                 port,
                 open,
+                timings,
             };
             match dossier::serve::serve(options) {
                 Ok(()) => ExitCode::SUCCESS,

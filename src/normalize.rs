@@ -615,12 +615,20 @@ pub fn split_clipping(body: &str) -> Vec<Paragraph> {
         .collect()
 }
 
+/// An ASCII char that is not whitespace: the common case, decided without
+/// Unicode tables.
+fn is_plain_ascii(c: char) -> bool {
+    c.is_ascii() && !c.is_ascii_whitespace() && c != '\u{0B}'
+}
+
 fn collapse_spaces(text: &str) -> String {
     // Most paragraphs have single spaces already: copy them as they are.
     let tidy = !text.starts_with(char::is_whitespace)
         && !text.ends_with(char::is_whitespace)
         && !text.contains("  ")
-        && !text.contains(|c: char| c.is_whitespace() && c != ' ');
+        && !text
+            .chars()
+            .any(|c| c != ' ' && !is_plain_ascii(c) && c.is_whitespace());
     if tidy {
         return text.to_string();
     }

@@ -5,7 +5,7 @@
 //! cost per page does not grow with the dossier, and pages render in parallel
 //! straight into the output sink instead of being held in memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -193,6 +193,41 @@ pub struct Renderer<'a> {
     article_values: Vec<Value>,
     event_values: Vec<Value>,
     keys: Keys,
+    /// Each record's themes and entities as ids, so scoring "related"
+    /// (120 neighbours for every page) compares numbers, not strings.
+    tags: Tags,
+}
+
+/// Theme and entity slugs interned as small numbers.
+#[derive(Default)]
+struct Tags {
+    ids: HashMap<String, u32>,
+    records: Vec<(Vec<u32>, Vec<u32>)>,
+}
+
+impl Tags {
+    fn new(index: &SiteIndex) -> Tags {
+        let mut tags = Tags::default();
+        for r in &index.records {
+            let themes = r.themes.iter().map(|t| tags.intern(t)).collect();
+            let entities = r.entities.iter().map(|e| tags.intern(e)).collect();
+            tags.records.push((themes, entities));
+        }
+        tags
+    }
+
+    fn intern(&mut self, slug: &str) -> u32 {
+        let next = self.ids.len() as u32;
+        *self.ids.entry(slug.to_string()).or_insert(next)
+    }
+
+    /// Ids of `slugs`; a slug no record has can match nothing, so is left out.
+    fn of(&self, slugs: &[String]) -> Vec<u32> {
+        slugs
+            .iter()
+            .filter_map(|s| self.ids.get(s).copied())
+            .collect()
+    }
 }
 
 /// Hashes of what pages are made from. A page's key combines those of
@@ -334,6 +369,7 @@ impl<'a> Renderer<'a> {
             article_values: Vec::new(),
             event_values: Vec::new(),
             keys: Keys::default(),
+            tags: Tags::new(index),
         };
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
@@ -1290,16 +1326,17 @@ impl<'a> Renderer<'a> {
         exclude: &[usize],
     ) -> Vec<usize> {
         let ix = self.index;
+        let (themes, entities) = (self.tags.of(themes), self.tags.of(entities));
         let window = around.saturating_sub(RELATED_WINDOW)
             ..(around + RELATED_WINDOW + 1).min(ix.chronology.len());
         let candidates = window.filter_map(|pos| {
             let r = ix.chronology[pos];
             (!exclude.contains(&r)).then(|| {
-                let other = &ix.records[r];
+                let (other_themes, other_entities) = &self.tags.records[r];
                 (
                     r,
                     pos.abs_diff(around),
-                    overlap(themes, entities, &other.themes, &other.entities),
+                    overlap(&themes, &entities, other_themes, other_entities),
                 )
             })
         });
@@ -1311,11 +1348,11 @@ impl<'a> Renderer<'a> {
 const RELATED_WINDOW: usize = 60;
 
 /// Shared entities count double: they are more specific than themes.
-fn overlap(
-    themes: &[String],
-    entities: &[String],
-    other_themes: &[String],
-    other_entities: &[String],
+fn overlap<T: PartialEq>(
+    themes: &[T],
+    entities: &[T],
+    other_themes: &[T],
+    other_entities: &[T],
 ) -> usize {
     2 * other_entities
         .iter()
@@ -1385,16 +1422,23 @@ fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
 /// Text into HTML: the five characters that can change markup.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    // Copy the runs between special bytes whole: they are all ASCII, so
+    // every cut is on a char boundary.
+    let mut from = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[from..at]);
+        out.push_str(entity);
+        from = at + 1;
     }
+    out.push_str(&text[from..]);
     out
 }
 

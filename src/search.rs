@@ -53,7 +53,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -465,41 +464,9 @@ fn html_text(html: &str) -> String {
 
 // ---- analysis ----------------------------------------------------------------------
 
-/// rustc's FxHash: fast on short keys such as words (and not meant to
-/// resist chosen collisions, which a site's own words need not).
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type Fx = BuildHasherDefault<FxHasher>;
+/// FxHash: quick on short keys such as words (and not meant to resist
+/// chosen collisions, which a site's own words need not).
+type Fx = rustc_hash::FxBuildHasher;
 
 /// The stems of every word met, shared by the threads. Stem ids are given
 /// in the order threads meet them; nothing written depends on them.

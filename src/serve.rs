@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub bind: IpAddr,
     pub port: u16,
     pub open: bool,
+    /// Print the time of each stage after every rebuild.
+    pub timings: bool,
 }
 
 /// What open pages are told: the site changed, or the build failed.
@@ -50,6 +52,7 @@ struct Shared {
     /// Diagnostics of the last failed build, shown in every page.
     errors: RwLock<Option<String>>,
     notices: broadcast::Sender<Notice>,
+    timings: bool,
 }
 
 const CLIENT_JS: &str = include_str!("serve/reload.js");
@@ -105,6 +108,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         base: base.clone(),
         errors: RwLock::new(None),
         notices,
+        timings: options.timings,
     });
     // Records of unchanged articles are kept between rebuilds.
     let mut cache = ArticleCache::default();
@@ -154,6 +158,9 @@ fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut ArticleCache) {
                 tell(format_args!("{d}"));
             }
             say(format_args!("{}", report.summary("rebuilt")));
+            if shared.timings {
+                say(format_args!("{}", report.timings.to_string().trim_end()));
+            }
             *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = None;
             let _ = shared.notices.send(Notice {
                 kind: "reload",
