@@ -163,7 +163,11 @@ impl Annotator<'_> {
             );
         }
 
+        // An event is about whom its title, summary and quotes name, and
+        // whom the analyst lists.
         let mut entities: BTreeSet<String> = p.meta.entities.iter().cloned().collect();
+        entities.extend(self.entities.matches(title.as_deref().unwrap_or_default()));
+        entities.extend(self.entities.matches(p.split.body));
         let mut citations = Vec::new();
         for (n, c) in p.meta.citations.iter().enumerate() {
             let quote_line = frontmatter::nth_key_line(&p.split, "quote", n);

@@ -383,6 +383,7 @@ impl Normalizer {
         let mut themes: BTreeSet<String> = self.themes.matches_words(&words);
         themes.extend(self.themes.matches(&title));
         let mut entities: BTreeSet<String> = self.entities.matches_words(&words);
+        entities.extend(self.entities.matches(&title));
         let (meta_file, meta_text) = meta_source(article, meta_path);
         for slug in meta.themes.iter().flatten() {
             if self.theme_slugs.contains(slug) {

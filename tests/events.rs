@@ -659,3 +659,50 @@ fn overlapping_citations_each_keep_their_mark() {
         assert!(fold(&text).contains(&fold(quote)), "{id}: {text:?}");
     }
 }
+
+/// Every spelling of an entity finds what names it, wherever it is named:
+/// an article's title (a sidecar's), an event's title or summary.
+#[test]
+fn entities_named_only_in_titles_and_summaries_are_found() {
+    let d = Dossier::empty();
+    d.write("dossier.toml", "title = \"T\"\nbase_url = \"/\"\n");
+    d.write(
+        "content/entities.toml",
+        "[[entity]]\nslug = \"regeringen\"\nname = \"Regeringen\"\nkind = \"org\"\naliases = [\"Bundesregierung\"]\n",
+    );
+    d.write(
+        "content/articles/a.txt",
+        "date 2022-05-01 Die Koalition stellte den Haushalt vor.\n\nMehr folgt.\n",
+    );
+    d.write(
+        "content/articles/a.toml",
+        "title = \"Bundesregierung legt Haushalt vor\"\nlanguage = \"de\"\n",
+    );
+    d.write(
+        "content/articles/b.txt",
+        "date 2022-05-02 Folketinget vedtog loven i går.\n",
+    );
+    d.write("content/articles/b.toml", "language = \"da\"\n");
+    d.write(
+        "content/events/e1.md",
+        "+++\ndate = \"2022-05-01\"\ntitle = \"Regeringen fremlægger budget\"\n[[citations]]\narticle = \"b\"\nquote = \"Folketinget vedtog loven\"\n+++\n",
+    );
+    d.write(
+        "content/events/e2.md",
+        "+++\ndate = \"2022-05-02\"\ntitle = \"Budget passed\"\n[[citations]]\narticle = \"b\"\nquote = \"vedtog loven i går\"\n+++\nThe Bundesregierung took note.\n",
+    );
+    let out = d.build_ok("site", &[]);
+    assert_eq!(
+        records(&out)["a"]["entities"],
+        serde_json::json!(["regeringen"])
+    );
+    assert_eq!(records(&out)["b"]["entities"], serde_json::json!([]));
+    for e in events(&out) {
+        assert_eq!(
+            e["entities"],
+            serde_json::json!(["regeringen"]),
+            "{}",
+            e["id"]
+        );
+    }
+}
