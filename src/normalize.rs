@@ -413,6 +413,21 @@ impl Normalizer {
                 ));
             }
         }
+        if let Some(url) = &meta.url {
+            // The same rule as the article page's link.
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        meta_file,
+                        key_line(meta_text, "url"),
+                        format!("url {url:?} is not http(s); the article page will not link it"),
+                    )
+                    .with_hint(
+                        "give the address the article was published at: url = \"https://…\"",
+                    ),
+                );
+            }
+        }
         if let Some(added) = &meta.added
             && PartialDate::parse(added).is_none()
         {
@@ -652,13 +667,30 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
     let mut markup = false;
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
-    for event in Parser::new_ext(body, options) {
+    // An image would be fetched from wherever the clipping points: a
+    // tracking pixel. It becomes a link to the image, named by its alt text.
+    let events_in = Parser::new_ext(body, options).map(|event| match event {
+        MdEvent::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => MdEvent::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }),
+        MdEvent::End(TagEnd::Image) => MdEvent::End(TagEnd::Link),
+        other => other,
+    });
+    for event in events_in {
         match &event {
             MdEvent::Start(tag) => {
                 if depth == 0 {
                     heading = matches!(tag, Tag::Heading { .. });
                 }
-                risky |= matches!(tag, Tag::Link { .. } | Tag::Image { .. });
+                risky |= matches!(tag, Tag::Link { .. });
                 markup |= !(depth == 0 && matches!(tag, Tag::Paragraph));
                 depth += 1;
             }
@@ -710,6 +742,8 @@ pub fn split_markdown(body: &str) -> Vec<Paragraph> {
 /// links with safe schemes.
 pub fn sanitize_html(html: &str) -> String {
     ammonia::Builder::default()
+        // Raw images go: fetched from another host, they would track readers.
+        .rm_tags(["img"])
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(Some("noopener noreferrer nofollow"))
         .clean(html)
@@ -1049,6 +1083,20 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains("<strong>fed</strong>"));
+    }
+
+    #[test]
+    fn images_become_links_and_raw_images_go() {
+        let paragraphs = split_markdown(
+            "Foto: ![Kremlin ved nat](https://other.example/k.png \"t\")\n\nPixel <img src=\"https://other.example/p.gif\"> her.\n",
+        );
+        let html: String = paragraphs.iter().filter_map(|p| p.html.clone()).collect();
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://other.example/k.png\" title=\"t\" rel=\"noopener noreferrer nofollow\">Kremlin ved nat</a>"),
+            "{html}"
+        );
+        assert_eq!(paragraphs[1].text, "Pixel her.");
     }
 
     /// Fuzz crash (normalize): " 022\x131)" as markdown is an empty

@@ -51,6 +51,7 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
         }
         normalize_lexically(&resolved)
     };
+    let given = output;
     let root = absolute(root);
     let output = absolute(output);
     let refuse = |why: &str| {
@@ -77,8 +78,13 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
             return refuse(&format!("it is inside the dossier's {protected}/"));
         }
     }
-    if output.is_file() {
-        return refuse("it is a file");
+    // The output, or the nearest of its ancestors that exists, must be a
+    // folder: below a file, creating the output fails with a bare OS error.
+    if let Some(file) = file_in_the_way(given) {
+        return refuse(&format!(
+            "{} is a file, not a folder: choose another --output",
+            file.display()
+        ));
     }
     // An existing folder that does not look like a site we built.
     if output.is_dir()
@@ -92,6 +98,16 @@ pub fn check_output(root: &Path, output: &Path) -> Result<(), Diagnostic> {
         );
     }
     Ok(())
+}
+
+/// The output itself, or the nearest of its ancestors that exists (following
+/// symbolic links), when that is not a folder; as the path was given.
+fn file_in_the_way(output: &Path) -> Option<&Path> {
+    output
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists())
+        .filter(|a| !a.is_dir())
 }
 
 /// Written into every built site so a later build knows the folder is ours.
@@ -514,6 +530,32 @@ mod tests {
         assert!(check_output(&root, &root.join("public")).is_ok());
         assert!(check_output(&root, &root.join("x/../public")).is_ok());
         assert!(check_output(&root, &root.join("public/../content")).is_err());
+    }
+
+    #[test]
+    fn refuses_an_output_that_is_or_is_below_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("dossier");
+        fs::create_dir_all(&root).unwrap();
+        let file = tmp.path().join("notes.txt");
+        fs::write(&file, b"x").unwrap();
+        let message = |out: &Path| check_output(&root, out).unwrap_err().to_string();
+        let expected = format!(
+            "{} is a file, not a folder: choose another --output",
+            file.display()
+        );
+        for out in [
+            file.clone(),
+            file.join("site"),
+            file.join("a/b/site"),
+            file.join("../site/x"),
+        ] {
+            let got = message(&out);
+            assert!(got.contains(&expected), "{}: {got}", out.display());
+        }
+        assert_eq!(file_in_the_way(&tmp.path().join("site/x")), None);
+        assert_eq!(file_in_the_way(Path::new("relative/site")), None);
+        assert_eq!(file_in_the_way(&file.join("site")), Some(file.as_path()));
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //!   through playwright-core, axe-core; see tests/browser/README.md);
 //! - `search_and_filters`: runs `node tests/browser/search.mjs SITE` (search
 //!   in five languages and the list filters, under a Content-Security-Policy);
+//! - `hostile_pages_are_inert`: builds tests/fixtures/hostile the same way and
+//!   runs `node tests/browser/hostile.mjs SITE` (no payload runs: no dialog,
+//!   no request to another host, nothing live in any page);
+//! - `live_reload`: `dossier serve` and an open page (tests/browser/reload.mjs);
 //! - `html_is_valid`: runs `java -jar vnu.jar --errors-only --skip-non-html SITE`.
 //!
 //! Needs node and npm, Chromium at /usr/bin/chromium (or $CHROMIUM) and java;
@@ -104,12 +108,17 @@ fn npm_ci() {
 
 /// Builds the example dossier into a fresh temporary folder.
 fn build_site() -> tempfile::TempDir {
+    build_site_of(&repo())
+}
+
+/// Builds the dossier at `root` into `site/` of a fresh temporary folder.
+fn build_site_of(root: &Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("tempdir");
     let site = out.path().join("site");
     let result = Command::new(env!("CARGO_BIN_EXE_dossier"))
         .arg("build")
         .arg("--root")
-        .arg(repo())
+        .arg(root)
         .arg("--output")
         .arg(&site)
         .args(["--base-url", BASE_URL])
@@ -169,6 +178,25 @@ fn search_and_filters() {
     run_script("search.mjs", "the search and filter suite");
 }
 
+/// The hostile fixture (tests/fixtures/hostile, as tests/hostile.rs builds
+/// it) in Chromium: on every page, under the site's CSP and with it
+/// bypassed, no dialog, no request to another host, no script run, nothing
+/// live in the DOM, also when hovered and clicked, searched and filtered
+/// (tests/browser/hostile.mjs).
+#[test]
+fn hostile_pages_are_inert() {
+    if skipped("hostile_pages_are_inert") {
+        return;
+    }
+    let _alone = one_at_a_time();
+    let out = build_site_of(&repo().join("tests/fixtures/hostile"));
+    run_on_site(
+        "hostile.mjs",
+        "the hostile-page suite",
+        &out.path().join("site"),
+    );
+}
+
 /// `dossier serve` with a page open in Chromium: saving a sidecar shows in
 /// the page within a second; a misquote shows its error in the page; fixing
 /// it recovers (tests/browser/reload.mjs).
@@ -222,16 +250,22 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 /// Builds the example site and runs `node tests/browser/SCRIPT SITE`.
 fn run_script(script: &str, what: &str) {
     let _alone = one_at_a_time();
+    let out = build_site();
+    run_on_site(script, what, &out.path().join("site"));
+}
+
+/// Runs `node tests/browser/SCRIPT SITE` on a built site; fails the test with
+/// the script's FAIL lines unless it exits 0. The caller holds
+/// `one_at_a_time()`.
+fn run_on_site(script: &str, what: &str, site: &Path) {
     require_tool("node", &["--version"]);
     let chromium = chromium();
     npm_ci();
-    let out = build_site();
-    let site = out.path().join("site");
 
     let started = Instant::now();
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join(script))
-        .arg(&site)
+        .arg(site)
         .env("CHROMIUM", &chromium)
         .current_dir(repo());
     let result = run_with_limit(cmd, Duration::from_secs(180));

@@ -457,6 +457,10 @@ fn refuses_output_folders_that_would_destroy_the_dossier() {
     let parent = d.tmp.path().to_path_buf();
     let is_root = "it is the dossier root or a parent of it";
     let in_content = "it is inside the dossier's content/";
+    let is_file = format!(
+        "{} is a file, not a folder: choose another --output",
+        parent.join("precious.txt").display()
+    );
     for (output, why) in [
         (root.clone(), is_root),
         (root.join("."), is_root),
@@ -469,7 +473,7 @@ fn refuses_output_folders_that_would_destroy_the_dossier() {
             root.join("templates"),
             "it is inside the dossier's templates/",
         ),
-        (parent.join("precious.txt"), "it is a file"),
+        (parent.join("precious.txt"), is_file.as_str()),
     ] {
         let out = d.build(&output, &[]);
         out.assert_fails();
@@ -704,4 +708,20 @@ fn misquote_of_a_markdown_article_with_a_wordless_paragraph() {
         "content/events/2022-05-pictures.md:6: error: quote not found in pictures",
     );
     out.assert_stderr("closest passage (p");
+}
+
+#[test]
+fn sidecar_url_that_is_not_http_is_a_warning() {
+    let (_d, out) = check_with(
+        "content/articles/001_9b10334a7624b0a2.toml",
+        b"title_en = \"x\"\nurl = \"javascript:alert(1)\"\n",
+    );
+    out.assert_ok();
+    let warnings = out.diagnostics("warning");
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "content/articles/001_9b10334a7624b0a2.toml:2: warning: url \"javascript:alert(1)\" is not http(s)"
+        )),
+        "{out}"
+    );
 }

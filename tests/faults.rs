@@ -285,7 +285,10 @@ fn an_output_whose_parent_is_a_file_is_a_clear_error() {
     fs::write(&file, "x").unwrap();
     let run = d.build(&file.join("site"), &[]);
     run.assert_fails();
-    run.assert_stderr("error: cannot prepare the output folder");
+    run.assert_stderr(&format!(
+        "error: refusing to use this output folder: {} is a file, not a folder: choose another --output",
+        file.display()
+    ));
     assert_eq!(fs::read_to_string(&file).unwrap(), "x");
 }
 

@@ -99,7 +99,15 @@ fn violations(page: &str, html: &Html, base: &str) -> Vec<String> {
                         bad(format!("{attr}={value:?}"));
                     }
                 }
-                if v.contains("evil.example") {
+                // A link to another host is a click away, not a request; it
+                // must not hand that host the page, though. Anything else
+                // pointing there would be fetched.
+                let plain_link = name == "a"
+                    && lower == "href"
+                    && el
+                        .attr("rel")
+                        .is_some_and(|r| r.contains("noopener") && r.contains("noreferrer"));
+                if v.contains("evil.example") && !plain_link {
                     bad(format!("{attr} to another host: {value:?}"));
                 }
             }
@@ -157,6 +165,23 @@ fn hostile_text_is_inert_in_every_page() {
     ] {
         assert!(text.contains(shown), "article page lacks {shown:?} as text");
     }
+    // Payloads that would do something observable (the browser suite,
+    // tests/browser/hostile.mjs, watches for it) are text as well.
+    let page = read_html(&out.join("articles/beacons/index.html"));
+    let text = collapse(&page.root_element().text().collect::<String>());
+    for shown in [
+        "<script>window.__pwned='beacon-2';fetch('http://evil.example/beacon-2')</script>",
+        "<iframe srcdoc=\"<script>parent.__pwned='beacon-3'</script>\"></iframe>",
+        "<meta http-equiv=\"refresh\" content=\"0;url=http://evil.example/beacon-17\">",
+        "</title><script>window.__pwned='sidecar-title-en'</script>",
+    ] {
+        assert!(text.contains(shown), "beacons page lacks {shown:?} as text");
+    }
+    // An event slug that is a javascript: URL becomes a plain slug.
+    assert!(
+        out.join("events/javascript-window-pwned-event-slug/index.html")
+            .is_file()
+    );
     let event = read_html(&out.join("events/escape/index.html"));
     let text = collapse(&event.root_element().text().collect::<String>());
     assert!(

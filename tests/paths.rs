@@ -189,3 +189,43 @@ fn symlinks_inside_the_dossier_dangling_looping_or_to_folders() {
         );
     }
 }
+
+#[test]
+fn an_output_at_or_below_a_file_is_refused_naming_the_file() {
+    let d = dossier();
+    article(&d, "a.txt", "Raketter");
+    let file = d.tmp.path().join("notes.txt");
+    fs::write(&file, "precious").unwrap();
+    let before = tree(d.tmp.path());
+    let message = format!(
+        "error: refusing to use this output folder: {} is a file, not a folder: choose another --output",
+        file.display()
+    );
+    for out in [
+        file.join("site"),
+        file.join("a/b/site"),
+        file.join("../site"),
+        file.clone(),
+    ] {
+        let run = d.build(&out, &[]);
+        run.assert_fails();
+        run.assert_stderr(&message);
+        assert!(!run.stderr.contains("os error"), "{run}");
+        assert_eq!(
+            tree(d.tmp.path()),
+            before,
+            "{} created something",
+            out.display()
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "precious");
+    }
+    // Given relative to the working directory, the message names it as given.
+    let root = d.root.to_str().unwrap();
+    let run = run_in(
+        d.tmp.path(),
+        &["--root", root, "build", "--output", "notes.txt/site"],
+    );
+    run.assert_fails();
+    run.assert_stderr("notes.txt is a file, not a folder: choose another --output");
+    assert_eq!(tree(d.tmp.path()), before);
+}

@@ -20,11 +20,10 @@
 // The last line is "N passed, N failed"; the exit code is 0 only if none failed.
 
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import http from "node:http";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { launchPersistent, requireChromium } from "./chromium.mjs";
 import { startServer, PREFIX } from "./server.mjs";
 
 const require = createRequire(import.meta.url);
@@ -50,13 +49,7 @@ if (!fs.existsSync(path.join(siteDir, "index.html"))) {
   console.error(`${siteDir}: no index.html; build the site first (dossier build --output DIR)`);
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-if (!fs.existsSync(executablePath)) {
-  console.error(
-    `${executablePath}: Chromium not found. Install it (Debian: apt-get install -y chromium) or set CHROMIUM=/path/to/chromium.`,
-  );
-  process.exit(2);
-}
+requireChromium();
 
 // The whole suite must stay well inside cargo test's patience.
 const LIMIT_MS = Number(process.env.DOSSIER_BROWSER_TIMEOUT_MS || 150_000);
@@ -132,23 +125,9 @@ const server = await startServer(siteDir);
 const { origin, base } = server;
 note(`serving ${siteDir} at ${base}`);
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dossier-chromium-"));
-let context;
+let chrome;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
+  chrome = await launchPersistent("dossier-chromium-", {
     viewport: { width: 1280, height: 900 },
     deviceScaleFactor: 1,
     locale: "en-GB",
@@ -157,11 +136,11 @@ try {
     reducedMotion: "reduce",
   });
 } catch (e) {
-  console.error(`cannot start Chromium at ${executablePath}: ${e.message}`);
+  console.error(e.message);
   await server.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
   process.exit(1);
 }
+const { context } = chrome;
 note(`chromium ${context.browser()?.version() ?? "(persistent context)"}, playwright-core ${require("playwright-core/package.json").version}`);
 
 try {
@@ -169,9 +148,8 @@ try {
 } catch (e) {
   fail("the suite ran to the end", [String(e?.stack ?? e)]);
 } finally {
-  await context.close().catch(() => {});
+  await chrome.close();
   await server.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
 }
 note(`took ${((Date.now() - started) / 1000).toFixed(1)}s`);
 console.log(`${passed} passed, ${failed} failed`);

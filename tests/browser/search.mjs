@@ -22,36 +22,23 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
 import { startServer } from "./server.mjs";
+import {
+  CSP, Tally, articleOf, deadline, launchChromium, linkProblems as resultLinkProblems, requireChromium,
+  newPage as openPage, search as searchOn, visibleCards,
+} from "./lib.mjs";
 
 const siteDir = path.resolve(process.argv[2] ?? "");
 if (!process.argv[2] || !fs.existsSync(path.join(siteDir, "search/index.html"))) {
   console.error("usage: node search.mjs SITE_DIR (a built site with search/index.html)");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const LIMIT_MS = Number(process.env.DOSSIER_BROWSER_TIMEOUT_MS || 120_000);
-setTimeout(() => {
-  console.log(`FAIL - the search suite did not finish within ${LIMIT_MS / 1000}s`);
-  process.exit(1);
-}, LIMIT_MS).unref();
+requireChromium();
+deadline(Number(process.env.DOSSIER_BROWSER_TIMEOUT_MS || 120_000), "the search suite");
 
-const CSP = "default-src 'self'; script-src 'self'";
-
-let passed = 0;
-let failed = 0;
-function check(name, problems) {
-  if (problems.length === 0) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL - ${name}`);
-    for (const p of problems) console.log(`    ${p}`);
-  }
-}
-const note = (text) => console.log(`# ${text}`);
+const tally = new Tally();
+const check = (name, problems) => tally.check(name, problems);
+const note = (text) => tally.note(text);
 
 // The example dossier's articles, by id.
 const A = {
@@ -62,80 +49,9 @@ const A = {
   sv4: "004-fdb09750b2c18041", // Swedish, "kärnvapen", Lukasjenko
 };
 
-/** A page that records everything that goes wrong on it. */
-async function newPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB", ...options });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.problems = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error" || msg.type() === "warning") page.problems.push(`console ${msg.type()}: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => page.problems.push(`page error: ${err.message}`));
-  page.on("requestfailed", (req) => {
-    // Leaving a page cancels what it still loads (the favicon, say).
-    if (req.failure()?.errorText === "net::ERR_ABORTED") return;
-    page.problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
-  });
-  page.on("request", (req) => {
-    const u = new URL(req.url());
-    if (u.protocol !== "data:" && u.origin !== origin) page.problems.push(`off-site request: ${req.url()}`);
-  });
-  page.on("response", (res) => {
-    if (res.status() >= 400) page.problems.push(`HTTP ${res.status()}: ${res.url()}`);
-  });
-  return page;
-}
-
-/** Searches on the search page; returns the rendered results. */
-async function search(page, query) {
-  await page.goto(`${base}search/?q=${encodeURIComponent(query)}`, { waitUntil: "load" });
-  await page.waitForFunction(() => /result|Nothing found/.test(document.getElementById("search-status").textContent));
-  return results(page);
-}
-
-function results(page) {
-  return page.evaluate(() =>
-    [...document.querySelectorAll("#search-results > li")].map((li) => ({
-      href: li.querySelector("h2 a").getAttribute("href"),
-      title: li.querySelector("h2 a").textContent,
-      meta: li.querySelector(".meta").textContent,
-      marks: [...li.querySelectorAll(".excerpt mark")].map((m) => m.textContent),
-    })),
-  );
-}
-
-/** The article id of a result link, or null for events and entities. */
-function articleOf(href) {
-  const m = /\/articles\/([^/]+)\/#p\d+$/.exec(href);
-  return m ? m[1] : null;
-}
-
-const idsCache = new Map();
-/** The ids on an article page, read from the built file. */
-function idsOf(slug) {
-  if (!idsCache.has(slug)) {
-    const html = fs.readFileSync(path.join(siteDir, "articles", slug, "index.html"), "utf8");
-    idsCache.set(slug, new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1])));
-  }
-  return idsCache.get(slug);
-}
-
-/** Problems with the results' links and excerpts. */
-function linkProblems(found) {
-  const p = [];
-  for (const r of found) {
-    if (!r.href.startsWith(basePath)) p.push(`${r.href}: not under ${basePath}`);
-    const slug = articleOf(r.href);
-    if (/\/articles\//.test(r.href)) {
-      if (!slug) p.push(`${r.href}: an article result that does not link to a paragraph (#pN)`);
-      else if (!idsOf(slug).has(r.href.split("#")[1])) p.push(`${r.href}: no such paragraph on the article page`);
-    }
-    if (!/(Article|Event|Entity)/.test(r.meta)) p.push(`${r.href}: meta line "${r.meta}" names no kind`);
-    if (/\/articles\//.test(r.href) && !/\d{4}/.test(r.meta)) p.push(`${r.href}: meta line "${r.meta}" has no date`);
-  }
-  return p;
-}
+const newPage = (options = {}) => openPage(browser, origin, options);
+const search = (page, query) => searchOn(page, base, query);
+const linkProblems = (found) => resultLinkProblems(found, siteDir, basePath);
 
 async function run() {
   const page = await newPage();
@@ -299,12 +215,7 @@ async function run() {
   }
 
   // -- filters ------------------------------------------------------------------
-  const visible = (p) =>
-    p.evaluate(() =>
-      [...document.querySelectorAll("#main li[data-month]")]
-        .filter((li) => li.offsetParent !== null)
-        .map((li) => ({ language: li.dataset.language, themes: li.dataset.themes, month: li.dataset.month, kind: li.className })),
-    );
+  const visible = visibleCards;
   {
     page.problems = [];
     await page.goto(`${base}timeline/`, { waitUntil: "load" });
@@ -373,12 +284,7 @@ async function run() {
 const server = await startServer(siteDir, { headers: { "Content-Security-Policy": CSP } });
 const { origin, base } = server;
 const basePath = new URL(base).pathname;
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  chromiumSandbox: false,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-});
+const browser = await launchChromium();
 note(`serving ${siteDir} at ${base} with CSP "${CSP}"; chromium ${browser.version()}`);
 
 try {
@@ -389,5 +295,4 @@ try {
   await browser.close().catch(() => {});
   await server.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+process.exit(tally.finish());
