@@ -340,6 +340,36 @@ impl Staging {
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
         }
+        let live_file = self.output.join(rel);
+        let write_new = |path: &Path| -> io::Result<()> {
+            let mut file = std::io::BufWriter::new(File::create_new(path)?);
+            for part in parts {
+                file.write_all(part)?;
+            }
+            file.flush()
+        };
+        // Usually the spare has no such file (a new page, or a first build):
+        // then it goes straight into place, as nothing can share it. This
+        // saves a temporary name and a rename a file.
+        let direct = if in_live {
+            fs::hard_link(&live_file, &target)
+        } else {
+            write_new(&target)
+        };
+        match direct {
+            Ok(()) => {
+                let counter = if in_live { &self.unchanged } else { &self.written };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.spare_manifest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(rel.to_string(), hash);
+                return Ok(());
+            }
+            // An older file is there (or linking failed): replace it below.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists || in_live => {}
+            Err(e) => return Err(e),
+        }
         // Files may be shared (hard links) between generations: never write
         // into one; put a new file in its place.
         let temp = target.with_file_name(format!(
@@ -350,14 +380,10 @@ impl Staging {
                 .unwrap_or_default()
         ));
         let _ = fs::remove_file(&temp);
-        if in_live && fs::hard_link(self.output.join(rel), &temp).is_ok() {
+        if in_live && fs::hard_link(&live_file, &temp).is_ok() {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         } else {
-            let mut file = std::io::BufWriter::new(File::create(&temp)?);
-            for part in parts {
-                file.write_all(part)?;
-            }
-            file.flush()?;
+            write_new(&temp)?;
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         fs::rename(&temp, &target)?;
