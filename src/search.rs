@@ -100,7 +100,8 @@ const CHUNK: usize = 512;
 /// `œ` -> `o`, `ß` -> `ss`, and the two-letter spellings of umlauts and `å`
 /// made single (`ae` -> `a`, `oe` -> `o`, `aa` -> `a`, `ue` -> `u`), so
 /// `kärnvapen`, `karnvapen` and `kaernvapen` fold alike. `search.js` has
-/// the same function; keep the two in step.
+/// the same function; a test runs it on the same words as this one.
+/// Not idempotent (`queen` -> `quen` -> `qun`): fold a word once.
 pub fn fold(word: &str) -> String {
     let lower = word.to_lowercase();
     if lower.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -166,15 +167,6 @@ fn stemmers() -> Vec<Option<Stemmer>> {
     std::iter::once(None)
         .chain(STEMMERS.iter().map(|(_, a)| Some(Stemmer::create(*a))))
         .collect()
-}
-
-/// The folded stem of a lowercase word in a language (its folded self
-/// where there is no stemmer).
-pub fn stem(language: &str, word: &str) -> String {
-    match &stemmers()[slot(language)] {
-        Some(stemmer) => fold(&stemmer.stem(&word.to_lowercase())),
-        None => fold(word),
-    }
 }
 
 // ---- tokens ------------------------------------------------------------------------
@@ -436,28 +428,47 @@ fn entity<'a>(index: &'a SiteIndex, entity: &'a Entity) -> Document<'a> {
     }
 }
 
-/// The text of sanitized HTML: tags dropped, the common entities decoded.
+/// Tags that do not end a word: `<em>Luka</em>shenko` is one word.
+const INLINE_TAGS: [&str; 19] = [
+    "a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q", "s", "small",
+    "span", "strong", "sub", "sup", "u",
+];
+
+/// The text of sanitized HTML (an event's summary): tags dropped, the
+/// entities the sanitizer writes decoded.
 fn html_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let tag = &rest[open + 1..];
+        // The sanitizer double-quotes attribute values, which may hold a `>`
+        // (a link's title).
+        let mut quoted = false;
+        let close = tag
+            .find(|c| {
+                quoted ^= c == '"';
+                c == '>' && !quoted
+            })
+            .unwrap_or(tag.len());
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if !INLINE_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            out.push(' ');
         }
+        rest = tag.get(close + 1..).unwrap_or("");
     }
+    out.push_str(rest);
     let out = out
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&#x27;", "'")
-        .replace("&nbsp;", "\u{a0}")
+        .replace("&nbsp;", " ")
         .replace("&amp;", "&");
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -1222,6 +1233,13 @@ mod tests {
         assert_ne!(fold("Iskander"), fold("Iskender"));
     }
 
+    /// The folded stem the index gives a word in a language.
+    fn stem(language: &str, word: &str) -> String {
+        let vocabulary = Vocabulary::new();
+        let id = vocabulary.stem_id(slot(language), &word.to_lowercase());
+        lock(&vocabulary.stems).names[id as usize].to_string()
+    }
+
     #[test]
     fn stems_per_language() {
         assert_eq!(stem("sv", "kärnvapen"), "karnvap");
@@ -1240,6 +1258,97 @@ mod tests {
         assert_eq!(slot("nb"), slot("nn"));
         assert_eq!(slot("und"), 0);
         assert_ne!(slot("da"), 0);
+    }
+
+    /// Each of `inputs` as `static/search.js` sees it, run by node:
+    /// `fold(input)`, and the words of `queryWords(input)`. None when node is
+    /// missing and DOSSIER_SKIP_BROWSER=1 allows doing without (as for the
+    /// browser tests).
+    fn in_search_js(inputs: &[String]) -> Option<Vec<(String, Vec<String>)>> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        const SCRIPT: &str = include_str!("../static/search.js");
+        let function = |name: &str| {
+            let from = SCRIPT
+                .find(&format!("\nfunction {name}("))
+                .unwrap_or_else(|| panic!("search.js has no function {name}"));
+            let to = from + SCRIPT[from..].find("\n}\n").expect("the function's end") + 3;
+            &SCRIPT[from..to]
+        };
+        let word = SCRIPT
+            .lines()
+            .find(|l| l.starts_with("const WORD ="))
+            .expect("search.js has const WORD");
+        let program = format!(
+            "{word}\n{}{}\n\
+             const inputs = JSON.parse(require(\"fs\").readFileSync(0, \"utf8\"));\n\
+             process.stdout.write(JSON.stringify(inputs.map((t) => [fold(t), queryWords(t)])));",
+            function("fold"),
+            function("queryWords"),
+        );
+        let child = Command::new("node")
+            .args(["-e", &program])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Err(e) if std::env::var("DOSSIER_SKIP_BROWSER").is_ok_and(|v| v == "1") => {
+                eprintln!("search.js not run (node: {e}; DOSSIER_SKIP_BROWSER=1)");
+                return None;
+            }
+            Err(e) => panic!(
+                "node: {e}; install node, or set DOSSIER_SKIP_BROWSER=1 to skip the tests that need it"
+            ),
+            Ok(child) => child,
+        };
+        let input = serde_json::to_vec(inputs).unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "node failed: {}", output.status);
+        Some(serde_json::from_slice(&output.stdout).expect("node's JSON"))
+    }
+
+    /// What the index makes of a text: `fold(text)`, and its words folded,
+    /// each once (as `queryWords` gives them). Text reaches the index NFC
+    /// (`load::clean_text`); `queryWords` makes the query NFC itself.
+    fn in_index(text: &str) -> (String, Vec<String>) {
+        let nfc: String = text.nfc().collect();
+        let mut words: Vec<String> = Vec::new();
+        for_each_word(&nfc, &mut String::new(), |w| {
+            let folded = fold(w);
+            if !folded.is_empty() && !words.contains(&folded) {
+                words.push(folded);
+            }
+        });
+        (fold(text), words)
+    }
+
+    #[test]
+    fn search_js_folds_and_cuts_words_as_the_index_does() {
+        let inputs: Vec<String> = [
+            "Kärnvapen KAERNVAPEN kaernvapen atomvåpen Atomvaapen Grüße GRÜSSE Größe ẞ",
+            "sjø Sjoe Æble Œuvre Đorđević Łódź Þór Ðiðrik café CAFÉ naïve",
+            "queen aee Haaland uee oeoe aaa",
+            "İstanbul'da İSTANBUL ISPARTA ıspanak",
+            "ΟΔΟΣ Οδός ΣΊΣΥΦΟΣ Σίσυφος ΟΔΟΣ'Α ΟΔΟΣ.ΑΘΗΝΑ σ Σ",
+            "ЛУКАШЕНКО Лукашенко йод Їжак Ёлка",
+            "Kernwaffensperrvertrag Donaudampfschifffahrtsgesellschaftskapitän",
+            "S-400 ½ ² ٣ १२ x2",
+            "مُحَمَّد שָׁלוֹם हिन्दी தமிழ் ภาษาไทย",
+            "北京 東京都 ﾃｽﾄ 한국어 ﬁnance ＡＢＣ ǅemal ǈ",
+            "Tiếng Việt Đà Nẵng e\u{301}te",
+            "👍🏽 test 𐐀𐐨 ᲒᲔᲝᲠᲒᲘᲐ Երևան ԵՎ ᏣᎳᎩ",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let Some(js) = in_search_js(&inputs) else {
+            return;
+        };
+        for (input, js) in inputs.iter().zip(js) {
+            assert_eq!(in_index(input), js, "{input:?}: search.rs, then search.js");
+        }
     }
 
     #[test]
@@ -1262,6 +1371,16 @@ mod tests {
             html_text("<p>Putin &amp; <a href=\"x\">Lukashenko</a></p>\n<p>met</p>"),
             "Putin & Lukashenko met"
         );
+        // Inline tags are inside words, block tags between them; a `>` in
+        // an attribute is not the tag's end.
+        assert_eq!(
+            html_text(
+                "<p><strong>Atom</strong>waffen <a href=\"x\" title=\"a &gt; b > c\">Minsk</a></p><p>met<br>in &lt;Juni&gt;</p>"
+            ),
+            "Atomwaffen Minsk met in <Juni>"
+        );
+        assert_eq!(html_text("a <b"), "a", "an unclosed tag ends the text");
+        assert_eq!(html_text(""), "");
     }
 
     #[test]
@@ -1427,6 +1546,72 @@ mod tests {
         let entity = &json(&files, "docs/entity/0.json")[0];
         assert_eq!(entity["kind"], "entity");
         assert_eq!(entity["url"], "entities/lukashenko/");
+    }
+
+    #[test]
+    fn an_empty_dossier_has_an_empty_index() {
+        let index = SiteIndex::build(Config::default(), vec![], vec![], vec![], vec![]);
+        let files = files(&index);
+        assert_eq!(files.len(), 1, "{:?}", files.keys());
+        let meta = json(&files, "meta.json");
+        assert_eq!(meta["documents"], 0);
+        assert_eq!(meta["shards"], serde_json::json!([]));
+        assert_eq!(meta["lengths"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn long_words_other_scripts_and_documents_without_words() {
+        // Words of more than 16 bytes are keyed apart from shorter ones
+        // (`Ids`); Cyrillic letters take two bytes each.
+        let long = "Kernwaffensperrvertrag";
+        let records = vec![
+            record(
+                "ru",
+                "ru",
+                "Лукашенко",
+                &["Лукашенко: нераспространении ядерного оружия.", "ЛУКАШЕНКО"],
+            ),
+            record(
+                "de",
+                "de",
+                "",
+                &["Kernwaffensperrvertrag, Kernwaffensperrverträge.", "— … —"],
+            ),
+            record("empty", "en", "", &[]),
+        ];
+        let index = SiteIndex::build(Config::default(), records, vec![], vec![], vec![]);
+        let files = files(&index);
+        let meta = json(&files, "meta.json");
+        assert_eq!(meta["lengths"], serde_json::json!([1 + 4 + 1, 2, 0]));
+        let all = json(&files, "terms/_.json");
+        let postings = |word: &str, language: &str| {
+            let word = fold(word);
+            assert!(
+                all["words"].get(&word).is_some(),
+                "{word} in {}",
+                all["words"]
+            );
+            all["stems"][stem(language, &word)].clone()
+        };
+        // Doc 0: the title and both paragraphs, however written.
+        assert_eq!(
+            postings("лукашенко", "ru"),
+            serde_json::json!([0, 3, 3, 0, 1, 2])
+        );
+        assert!(long.len() > 16 && "нераспространении".len() > 16);
+        assert_eq!(
+            postings("нераспространении", "ru"),
+            serde_json::json!([0, 1, 1, 1])
+        );
+        // Doc 1: both forms are one stem, in paragraph 1.
+        assert_eq!(postings(long, "de"), serde_json::json!([1, 2, 1, 1]));
+        assert_eq!(
+            postings("kernwaffensperrverträge", "de"),
+            postings(long, "de")
+        );
+        let empty = &json(&files, "docs/article/0.json")[2];
+        assert_eq!(empty["url"], "articles/empty/");
+        assert_eq!(empty["paragraphs"], serde_json::json!([]));
     }
 
     #[test]

@@ -110,12 +110,11 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         notices,
         timings: options.timings,
     });
-    // Records of unchanged articles are kept between rebuilds.
-    let mut cache = ArticleCache::default();
-    rebuild(&build_options, &shared, &mut cache);
-
-    // The watcher thread owns rebuilding; the server only reads the output.
-    let watcher = watch(&root, &output, build_options, shared.clone(), cache)?;
+    // The watcher thread owns building; the server only reads the output.
+    // Watching starts before the first build, so a file saved during it is
+    // not missed; serving starts after it.
+    let (watcher, first_build) = watch(&root, &output, build_options, shared.clone())?;
+    let _ = first_build.recv();
 
     if options.open {
         let _ = open::that(&url);
@@ -191,15 +190,15 @@ type Debouncer = notify_debouncer_full::Debouncer<
     notify_debouncer_full::RecommendedCache,
 >;
 
-/// Watches content/, templates/, static/ and dossier.toml; each burst of
-/// changes (debounced) gives one rebuild.
+/// Watches content/, templates/, static/ and dossier.toml, builds once, and
+/// then once for each burst of changes (debounced). The receiver hears when
+/// the first build is done.
 fn watch(
     root: &Path,
     output: &Path,
     options: BuildOptions,
     shared: Arc<Shared>,
-    mut cache: ArticleCache,
-) -> Result<Debouncer, Diagnostic> {
+) -> Result<(Debouncer, std::sync::mpsc::Receiver<()>), Diagnostic> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let root_abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let output_abs = output
@@ -243,14 +242,19 @@ fn watch(
     // dossier.toml: watch the root itself, not recursively (editors replace files).
     let _ = debouncer.watch(&root_abs, RecursiveMode::NonRecursive);
 
+    let (built, first_build) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Records of unchanged articles are kept between rebuilds.
+        let mut cache = ArticleCache::default();
+        rebuild(&options, &shared, &mut cache);
+        let _ = built.send(());
         while rx.recv().is_ok() {
             // Coalesce changes that arrived while the last build ran.
             while rx.try_recv().is_ok() {}
             rebuild(&options, &shared, &mut cache);
         }
     });
-    Ok(debouncer)
+    Ok((debouncer, first_build))
 }
 
 async fn events(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -28,6 +28,10 @@ const KIND_WEIGHT = { article: 1, event: 0.3, entity: 0.3 };
 // A word the texts do not hold matches the stems it begins with, up to
 // this many letters shorter ("kärnvapnen": the stem "karnvap").
 const ENDING = 4;
+// ... or, as a partial word, the words it begins, which are in its own shard
+// and in the shards split off below it ("kom": "komm", "komp", ...): when
+// there are more of those than this, the beginning is too short to complete.
+const PARTIAL_SHARDS = 8;
 
 const LANGUAGE_NAMES = {
   da: "Danish", nb: "Norwegian (Bokmål)", nn: "Norwegian (Nynorsk)", no: "Norwegian",
@@ -74,9 +78,11 @@ function fold(word) {
     .replace(/ue/g, "u");
 }
 
-/** The query's folded words, each once. */
+/** The query's folded words, each once. Cut before lowercasing, as the
+ * index cuts words: "İ" lowercases to "i" and a combining dot, which is no
+ * letter, and a final sigma is final in its word, not in the query. */
 function queryWords(query) {
-  return [...new Set((query.normalize("NFC").toLowerCase().match(WORD) || []).map(fold).filter(Boolean))];
+  return [...new Set((query.normalize("NFC").match(WORD) || []).map(fold).filter(Boolean))];
 }
 
 /** `n` first letters (code points) of a word. */
@@ -173,9 +179,16 @@ async function lookup(m, word) {
       }
     });
     // ... or the beginning of words that are (typed so far).
-    if (own && n >= 3) {
-      for (const [w, v] of Object.entries(own.words)) {
-        if (w.startsWith(word)) for (const s of stemsOf(w, v)) found.stems.add(s);
+    const below = m.shards.filter((key) => key.length > word.length && key.startsWith(word));
+    if (n >= 3 && below.length <= PARTIAL_SHARDS) {
+      const more = await Promise.all(below.map((key) => shard(m, key)));
+      for (const sh of [own, ...more]) {
+        if (!sh) continue;
+        for (const [w, v] of Object.entries(sh.words)) {
+          if (!w.startsWith(word)) continue;
+          for (const s of stemsOf(w, v)) found.stems.add(s);
+          loaded.add(sh);
+        }
       }
     }
   }
@@ -256,13 +269,12 @@ async function fragment(m, doc) {
 
 // ---- the results -------------------------------------------------------------
 
-/** A test for words to highlight: the query's forms, and words that are a
- * matched stem plus a short ending. */
+/** A test for folded words to highlight: the query's forms, and words that
+ * are a matched stem plus a short ending. */
 function matcher(forms, stems) {
-  return (word) => {
-    const f = fold(word);
-    if (forms.has(f)) return true;
-    for (const s of stems) if (f.startsWith(s) && f.length - s.length <= ENDING) return true;
+  return (folded) => {
+    if (forms.has(folded)) return true;
+    for (const s of stems) if (folded.startsWith(s) && letters(folded) - letters(s) <= ENDING) return true;
     return false;
   };
 }
@@ -310,13 +322,15 @@ async function item(hit, found) {
   const [anchor, text] = shown ? paragraphs[shown - 1] : ["", ""];
 
   // Highlight the query's words, and an entity's name as this document
-  // writes it when another of its names was searched.
+  // writes it when another of its names was searched. The names come
+  // folded: folding them again could change them ("queen": "quen", "qun").
+  const searched = matcher(found.forms, found.stems);
   const forms = new Set(found.forms);
-  let isMatch = matcher(forms, found.stems);
   for (const group of doc.aliases || []) {
-    if (group.some((w) => isMatch(w))) for (const w of group) forms.add(w);
+    if (group.some(searched)) for (const w of group) forms.add(w);
   }
-  isMatch = matcher(forms, found.stems);
+  const highlighted = matcher(forms, found.stems);
+  const isMatch = (word) => highlighted(fold(word));
 
   const li = document.createElement("li");
   li.className = "search-result";
@@ -385,6 +399,11 @@ async function run(query) {
   let result;
   try {
     result = await rank(words);
+    if (mine !== generation) return;
+    current = result;
+    pending = result.ranked;
+    list.replaceChildren();
+    await showMore(mine);
   } catch (e) {
     if (mine !== generation) return;
     status.textContent = "The search index could not be loaded.";
@@ -392,12 +411,7 @@ async function run(query) {
     return;
   }
   if (mine !== generation) return;
-  current = result;
-  pending = result.ranked;
-  const total = pending.length;
-  list.replaceChildren();
-  await showMore(mine);
-  if (mine !== generation) return;
+  const total = result.ranked.length;
   const some = result.every || words.length === 1 ? "" : ", none with all its words";
   status.textContent =
     total === 0
