@@ -659,7 +659,7 @@ impl<'a> Renderer<'a> {
         if errors.is_empty() {
             Ok(count)
         } else {
-            Err(errors)
+            Err(fold_repeats(errors))
         }
     }
 
@@ -1417,6 +1417,32 @@ fn highlight(text: &str, mut spans: Vec<(usize, usize, String)>) -> String {
     close_until(&mut html, &mut at, &mut open, text.len());
     html.push_str(&escape_html(&text[at..]));
     html
+}
+
+/// One error a cause: a full disk fails every page the same way, and the
+/// first few say it; the rest are counted.
+fn fold_repeats(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    const SHOWN: usize = 3;
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut kept = Vec::new();
+    for e in errors {
+        let n = seen.entry(e.message.clone()).or_default();
+        *n += 1;
+        if *n <= SHOWN {
+            kept.push(e);
+        }
+    }
+    for (message, n) in seen {
+        if n > SHOWN
+            && let Some(first) = kept.iter().find(|e| e.message == message)
+        {
+            let mut more = first.clone();
+            more.path = "output".into();
+            more.message = format!("{message} ({} more files)", n - SHOWN);
+            kept.push(more);
+        }
+    }
+    kept
 }
 
 /// Text into HTML: the five characters that can change markup.

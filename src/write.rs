@@ -358,7 +358,11 @@ impl Staging {
         };
         match direct {
             Ok(()) => {
-                let counter = if in_live { &self.unchanged } else { &self.written };
+                let counter = if in_live {
+                    &self.unchanged
+                } else {
+                    &self.written
+                };
                 counter.fetch_add(1, Ordering::Relaxed);
                 self.spare_manifest
                     .lock()

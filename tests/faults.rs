@@ -1,5 +1,6 @@
 //! Faults: builds killed with SIGKILL at random moments, an output folder
-//! whose parent cannot be written, two builds of one output at once.
+//! whose parent cannot be written, two builds of one output at once, a full
+//! disk, a 50 MB article and many tiny ones within the memory bound.
 
 mod common;
 
@@ -324,4 +325,145 @@ fn two_builds_of_one_output_at_once_give_a_clean_build() {
             fs::remove_dir_all(&out).unwrap();
         }
     }
+}
+
+/// Runs `cmd` to its end; its exit status and peak memory (max RSS, bytes).
+// wait4 below reaps the child: clippy cannot see it.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut cmd: Command) -> (bool, u64) {
+    let child = cmd.spawn().expect("start dossier");
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // std's Child::wait gives no rusage: wait4 on its pid does.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ok, usage.ru_maxrss as u64 * 1024)
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// One clipping of 50 MB: built, every word on its page, within memory.
+#[test]
+fn a_50_mb_article_builds_within_the_memory_bound() {
+    let d = Dossier::empty();
+    d.write("dossier.toml", "title = \"Big\"\nbase_url = \"/\"\n");
+    let mut text = String::from("date 2022-05-01 En meget lang artikel.\n");
+    let mut n = 0;
+    while text.len() < 50_000_000 {
+        n += 1;
+        text.push_str(&format!(
+            "\nAfsnit {n}: Rusland sender raketter til Hviderusland, og Minsk svarer igen. "
+        ));
+        text.push_str(&"Forsvaret øver ved grænsen hele ugen. ".repeat(20));
+        text.push('\n');
+    }
+    d.write("content/articles/big.txt", &text);
+    let out = d.out("site");
+    let (ok, peak) = run_measured(build_cmd(&d.root, &out));
+    assert!(ok, "the build failed");
+    let page = fs::read_to_string(out.join("articles/big/index.html")).unwrap();
+    assert!(
+        page.contains(&format!("Afsnit {n}:")),
+        "the last paragraph is missing"
+    );
+    eprintln!("50 MB article: peak {} MiB", peak / MIB);
+    assert!(peak < 2048 * MIB, "peak memory {} MiB", peak / MIB);
+}
+
+/// Many tiny clippings (DOSSIER_FAULT_TINY, default 10,000; 100,000 was run
+/// by hand: docs/HARDENING.md): built, within memory.
+#[test]
+fn many_tiny_articles_build_within_the_memory_bound() {
+    let n: usize = std::env::var("DOSSIER_FAULT_TINY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let d = Dossier::empty();
+    d.write("dossier.toml", "title = \"Tiny\"\nbase_url = \"/\"\n");
+    let dir = d.path("content/articles");
+    fs::create_dir_all(&dir).unwrap();
+    for i in 0..n {
+        fs::write(
+            dir.join(format!("t{i:06}.txt")),
+            format!(
+                "date 2022-{:02}-{:02} Kort notits nummer {i} om Rusland.\n",
+                1 + i % 12,
+                1 + i % 28
+            ),
+        )
+        .unwrap();
+    }
+    d.write("content/articles/t000000.toml", "language = \"da\"\n");
+    let out = d.out("site");
+    let (ok, peak) = run_measured(build_cmd(&d.root, &out));
+    assert!(ok, "the build failed");
+    let records = read_json(&out.join("data/records.json"));
+    assert_eq!(records.as_array().map(Vec::len), Some(n));
+    eprintln!("{n} tiny articles: peak {} MiB", peak / MIB);
+    assert!(peak < 2048 * MIB, "peak memory {} MiB", peak / MIB);
+}
+
+/// A tmpfs of a few MB mounted for the test (root only; else the test says
+/// it skipped), unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+        fs::create_dir_all(at).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk: a clear error naming the file, and the previous site whole.
+#[test]
+fn a_full_disk_is_a_clear_error_and_keeps_the_previous_site() {
+    let d = Dossier::example();
+    let Some(disk) = SmallDisk::mount(&d.tmp.path().join("disk"), "6m") else {
+        eprintln!("skipped: cannot mount a small tmpfs (needs root)");
+        return;
+    };
+    let out = disk.0.join("site");
+    d.build(&out, &[]).assert_ok();
+    let before = snapshot(&out);
+    // 8 MB more text cannot fit beside the live site.
+    let filler = "Rusland sender raketter til Hviderusland, og Minsk svarer igen. ".repeat(125_000);
+    d.write(
+        "content/articles/zz-huge.txt",
+        format!("date 2022-05-01 Fyld.\n\n{filler}\n"),
+    );
+    let run = d.build(&out, &[]);
+    run.assert_fails();
+    run.assert_no_panic();
+    run.assert_stderr("No space left on device");
+    run.assert_stderr("hint: check that the output folder is writable and the disk is not full");
+    assert!(snapshot(&out) == before, "the previous site changed");
+    // Room again: the next build is whole.
+    fs::remove_file(d.path("content/articles/zz-huge.txt")).unwrap();
+    d.write(
+        "content/articles/000_8efa8f5a46d18ba7.toml",
+        format!(
+            "{}\nnote = \"after the disk was full\"\n",
+            d.read("content/articles/000_8efa8f5a46d18ba7.toml")
+        ),
+    );
+    d.build(&out, &[]).assert_ok();
+    let clean = d.build_ok("clean", &[]);
+    assert!(
+        site_files(&out) == site_files(&clean),
+        "not equal to a clean build"
+    );
 }
