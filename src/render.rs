@@ -182,6 +182,9 @@ struct Counts {
     undated: usize,
 }
 
+/// Internal templates rendering one article card and one event card.
+const CARD_TEMPLATES: [&str; 2] = ["__dossier/article_card.html", "__dossier/event_card.html"];
+
 pub struct Renderer<'a> {
     index: &'a SiteIndex,
     tera: Tera,
@@ -329,7 +332,12 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|(name, (_, text))| (name.as_str(), text.as_str()))
             .collect();
-        if let Err(e) = tera.add_raw_templates(sources) {
+        // The cards' own templates: each renders its component once.
+        let cards = [
+            (CARD_TEMPLATES[0], "{{<article_card a={a} />}}"),
+            (CARD_TEMPLATES[1], "{{<event_card e={e} />}}"),
+        ];
+        if let Err(e) = tera.add_raw_templates(sources.into_iter().chain(cards)) {
             errors.push(template_error(&origins, &e));
         }
         if !errors.is_empty() {
@@ -382,17 +390,54 @@ impl<'a> Renderer<'a> {
             .map(|i| renderer.make_event_card(i))
             .collect();
         renderer.keys = renderer.make_keys(theme);
-        renderer.article_values = renderer
-            .article_cards
-            .par_iter()
-            .map(Value::from_serializable)
-            .collect();
-        renderer.event_values = renderer
-            .event_cards
-            .par_iter()
-            .map(Value::from_serializable)
-            .collect();
+        let (articles, events) = rayon::join(
+            || renderer.card_values(&renderer.article_cards, "a", CARD_TEMPLATES[0]),
+            || renderer.card_values(&renderer.event_cards, "e", CARD_TEMPLATES[1]),
+        );
+        renderer.article_values = articles?;
+        renderer.event_values = events?;
         Ok(renderer)
+    }
+
+    /// The cards as template values, each with its `html`: the card
+    /// rendered once through its component, so a list of thousands prints
+    /// strings instead of running the component for every entry of every
+    /// list the card is in.
+    fn card_values<T: Serialize + Sync>(
+        &self,
+        cards: &[T],
+        name: &str,
+        template: &str,
+    ) -> Result<Vec<Value>, Vec<Diagnostic>> {
+        let values: Vec<Result<Value, Diagnostic>> = cards
+            .par_iter()
+            .map(|card| {
+                let value = Value::from_serializable(card);
+                let mut ctx = Context::new();
+                ctx.insert_value(name.to_string(), value.clone());
+                let html = self
+                    .tera
+                    .render(template, &ctx)
+                    .map_err(|e| template_error(&self.origins, &e))?;
+                let mut map = value.into_map().unwrap_or_default();
+                map.insert("html".into(), Value::safe_string(&html));
+                Ok(Value::from(map))
+            })
+            .collect();
+        let mut errors = Vec::new();
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            match v {
+                Ok(v) => out.push(v),
+                Err(d) => errors.push(d),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            errors.dedup_by(|a, b| a.message == b.message);
+            Err(errors)
+        }
     }
 
     fn theme_links(&self, slugs: &[String]) -> Vec<Link> {
@@ -1010,14 +1055,8 @@ impl<'a> Renderer<'a> {
         };
 
         let mut ctx = Context::new();
-        let latest_events: Vec<&EventCard> = self.event_cards.iter().rev().take(6).collect();
-        let latest_articles: Vec<&ArticleCard> = ix
-            .chronology
-            .iter()
-            .rev()
-            .take(8)
-            .map(|&i| &self.article_cards[i])
-            .collect();
+        let latest_events: Vec<usize> = (0..self.event_cards.len()).rev().take(6).collect();
+        let latest_articles: Vec<usize> = ix.chronology.iter().rev().take(8).copied().collect();
         // "New": by the day an article was added, else its own date.
         let mut added: Vec<usize> = (0..ix.records.len()).collect();
         added.sort_by(|&a, &b| {
@@ -1027,11 +1066,17 @@ impl<'a> Renderer<'a> {
             };
             key(b).cmp(&key(a))
         });
-        let recently_added: Vec<_> = added
+        let recently_added: Vec<Value> = added
             .iter()
             .take(8)
             .map(|&i| {
-                serde_json::json!({"card": &self.article_cards[i], "added": ix.records[i].added})
+                let mut item = tera::Map::new();
+                item.insert("card".into(), self.article_values[i].clone());
+                item.insert(
+                    "added".into(),
+                    Value::from_serializable(&ix.records[i].added),
+                );
+                Value::from(item)
             })
             .collect();
 
@@ -1063,9 +1108,9 @@ impl<'a> Renderer<'a> {
                     "articles": group.records.len(), "events": group.events.len()})
             })
             .collect();
-        ctx.insert("latest_events", &latest_events);
-        ctx.insert("latest_articles", &latest_articles);
-        ctx.insert("recently_added", &recently_added);
+        ctx.insert_value("latest_events", self.event_list(&latest_events));
+        ctx.insert_value("latest_articles", self.article_list(&latest_articles));
+        ctx.insert_value("recently_added", Value::from(recently_added));
         ctx.insert("matrix_themes", &themes);
         ctx.insert("matrix_rows", &rows);
         ctx.insert("counts", &counts);
@@ -1246,11 +1291,7 @@ impl<'a> Renderer<'a> {
                 })
             })
             .collect();
-        let related: Vec<&EventCard> = self
-            .related_events(e)
-            .into_iter()
-            .map(|j| &self.event_cards[j])
-            .collect();
+        let related = self.event_list(&self.related_events(e));
         let card = &self.event_cards[e];
         let view = serde_json::json!({
             "title": event.title, "date": event.date, "date_display": card.date_display,
@@ -1260,14 +1301,11 @@ impl<'a> Renderer<'a> {
         });
         let mut ctx = Context::new();
         ctx.insert("event", &view);
-        ctx.insert("related", &related);
+        ctx.insert_value("related", related);
         let (cited, around) = self.event_neighbourhood(e);
-        let related_articles: Vec<&ArticleCard> = self
-            .related_articles(&event.themes, &event.entities, around, &cited)
-            .into_iter()
-            .map(|j| &self.article_cards[j])
-            .collect();
-        ctx.insert("related_articles", &related_articles);
+        let related_articles =
+            self.related_articles(&event.themes, &event.entities, around, &cited);
+        ctx.insert_value("related_articles", self.article_list(&related_articles));
         self.page(
             format!("events/{}/index.html", event.slug),
             "event.html",
