@@ -17,6 +17,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, line_of_offset};
 use crate::frontmatter;
 use crate::lexicon::Lexicon;
 use crate::load::SourceText;
+use crate::memo::{self, Key, Memo};
 use crate::model::{Citation, Event, ParagraphKind, PartialDate, Record, Theme};
 use crate::normalize::{sanitize_html, unknown_slug};
 use crate::urls::Urls;
@@ -52,6 +53,11 @@ pub struct Annotator<'a> {
     pub entity_slugs: HashSet<String>,
     pub entities: &'a Lexicon,
     pub urls: &'a Urls,
+    /// Where each quote stands, kept between builds of one process.
+    pub memo: &'a Memo,
+    /// Digest of the normalization settings: a record's text is a function
+    /// of them and its fingerprint.
+    pub settings: Key,
 }
 
 struct Parsed<'s> {
@@ -200,8 +206,17 @@ impl Annotator<'_> {
                 ok = false;
                 continue;
             }
-            match locate(record, &c.quote) {
-                Located::Once { paragraph, span } => {
+            let located = self.memo.get_or(
+                "locate",
+                memo::key(&[
+                    &self.settings,
+                    record.fingerprint.as_bytes(),
+                    c.quote.as_bytes(),
+                ]),
+                || locate(record, &c.quote),
+            );
+            match &*located {
+                &Located::Once { paragraph, span } => {
                     entities.extend(self.entities.matches(&c.quote));
                     citations.push(Citation {
                         article: record.id.clone(),
@@ -517,7 +532,7 @@ impl Folded {
     }
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Located {
     /// Index into `record.paragraphs`, and the quote's byte span in its text.
     Once {

@@ -11,6 +11,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::export;
 use crate::index::SiteIndex;
 use crate::load;
+use crate::memo::{self, Memo};
 use crate::normalize::Normalizer;
 use crate::render::{Renderer, Sink};
 use crate::theme::Theme;
@@ -100,6 +101,22 @@ impl BuildReport {
     }
 }
 
+/// What `dossier serve` keeps from one build for the next: the records of
+/// unchanged articles, and results keyed by what they were made from.
+pub struct BuildCache {
+    pub articles: load::ArticleCache,
+    pub memo: Memo,
+}
+
+impl Default for BuildCache {
+    fn default() -> BuildCache {
+        BuildCache {
+            articles: load::ArticleCache::default(),
+            memo: Memo::new(),
+        }
+    }
+}
+
 /// Everything up to and including the index: shared by build, check, serve.
 pub struct Prepared {
     pub index: SiteIndex,
@@ -109,7 +126,7 @@ pub struct Prepared {
 }
 
 pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diagnostic>> {
-    prepare_with_cache(root, base_url, None)
+    prepare_with_cache(root, base_url, None, &Memo::off())
 }
 
 /// As [`prepare`]; with a cache, unchanged articles are neither read nor
@@ -118,6 +135,7 @@ pub fn prepare_with_cache(
     root: &Path,
     base_url: Option<&str>,
     cache: Option<&mut load::ArticleCache>,
+    memo: &Memo,
 ) -> Result<Prepared, Vec<Diagnostic>> {
     let mut config = Config::load(root).map_err(|d| vec![d])?;
     if let Some(base) = base_url {
@@ -136,6 +154,7 @@ pub fn prepare_with_cache(
     // The taxonomies decide what normalization finds: read them first, and
     // drop cached records made under other ones.
     let settings = load::settings_of(root, &config);
+    let settings_key = memo::key(&[settings.as_bytes()]);
     let mut cache = cache;
     if let Some(c) = cache.as_deref_mut()
         && c.settings != settings
@@ -163,6 +182,8 @@ pub fn prepare_with_cache(
         entity_slugs: content.entities.iter().map(|e| e.slug.clone()).collect(),
         entities: normalizer.entity_lexicon(),
         urls: &urls,
+        memo,
+        settings: settings_key,
     };
     let events = annotator.annotate(&content.events, &diagnostics);
     timings.annotate = t.elapsed();
@@ -172,7 +193,8 @@ pub fn prepare_with_cache(
         return Err(diagnostics.into_sorted());
     }
     let t = Instant::now();
-    let index = SiteIndex::build(config, records, events, content.themes, content.entities);
+    let mut index = SiteIndex::build(config, records, events, content.themes, content.entities);
+    index.settings = settings_key;
     timings.index = t.elapsed();
     Ok(Prepared {
         index,
@@ -229,13 +251,14 @@ fn render_into(
     prepared: &Prepared,
     sink: &dyn Sink,
     with_search: bool,
+    memo: &Memo,
 ) -> Result<Rendered, Vec<Diagnostic>> {
     let t = Instant::now();
     let timed = |name: &'static str, work: &dyn Fn() -> Result<usize, Vec<Diagnostic>>| {
         let lap = Instant::now();
         work().map(|files| (files, (name, lap.elapsed())))
     };
-    let renderer = Renderer::new(&prepared.index, &prepared.theme)?;
+    let renderer = Renderer::new(&prepared.index, &prepared.theme, memo)?;
     let cards = ("cards", t.elapsed());
     let io_error = |path: &str, e: std::io::Error| {
         vec![
@@ -251,7 +274,7 @@ fn render_into(
     let exports = || {
         timed("exports", &|| {
             let data = whole_site(sink, "data/", &site_key, || {
-                export::write_exports(&prepared.index, sink).map_err(|e| io_error("data/", e))
+                export::write_exports(&prepared.index, sink, memo).map_err(|e| io_error("data/", e))
             })?;
             let pages_files = export::write_pages_files(&prepared.index, sink)
                 .map_err(|e| io_error("robots.txt", e))?;
@@ -265,7 +288,7 @@ fn render_into(
             }
             let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
             whole_site(sink, &search_dir, &site_key, || {
-                crate::search::write_index(&prepared.index, sink)
+                crate::search::write_index(&prepared.index, sink, memo)
             })
         })
     };
@@ -307,15 +330,22 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
     build_with_cache(options, None)
 }
 
-/// As [`build`], reusing and refilling a cache of records.
+/// As [`build`], reusing and refilling what an earlier build of this
+/// process kept.
 pub fn build_with_cache(
     options: &BuildOptions,
-    cache: Option<&mut load::ArticleCache>,
+    cache: Option<&mut BuildCache>,
 ) -> Result<BuildReport, Vec<Diagnostic>> {
+    let off = Memo::off();
+    let (articles, memo) = match cache {
+        Some(cache) => (Some(&mut cache.articles), &cache.memo),
+        None => (None, &off),
+    };
     let start = Instant::now();
     let output = options.output();
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
-    let mut prepared = prepare_with_cache(&options.root, options.base_url.as_deref(), cache)?;
+    let mut prepared =
+        prepare_with_cache(&options.root, options.base_url.as_deref(), articles, memo)?;
     let staging = Staging::begin(&output).map_err(|e| {
         vec![
             Diagnostic::error(
@@ -328,7 +358,7 @@ pub fn build_with_cache(
             ),
         ]
     })?;
-    let (files, render_time, render_parts) = match render_into(&prepared, &staging, true) {
+    let (files, render_time, render_parts) = match render_into(&prepared, &staging, true, memo) {
         Ok(result) => result,
         Err(mut errors) => {
             staging.abort();
@@ -342,6 +372,7 @@ pub fn build_with_cache(
         vec![Diagnostic::error(output.display().to_string(), None, format!("cannot swap the new site in: {e}"))
             .with_hint("the previous site is untouched; check permissions and free space, then build again")]
     })?;
+    memo.sweep();
     prepared.timings.render = render_time;
     prepared.timings.render_parts = render_parts;
     prepared.timings.write = t.elapsed();
@@ -361,8 +392,8 @@ pub fn build_with_cache(
 pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let prepared = prepare(root, None)?;
-    let (files, render, render_parts) =
-        render_into(&prepared, &Discard, false).map_err(|mut errors| {
+    let (files, render, render_parts) = render_into(&prepared, &Discard, false, &Memo::off())
+        .map_err(|mut errors| {
             errors.extend(prepared.diagnostics.clone());
             errors
         })?;

@@ -6,14 +6,28 @@
 use serde_json::json;
 
 use crate::index::SiteIndex;
+use crate::memo::{self, Memo};
 use crate::model::Event;
 use crate::render::Sink;
 
 /// Characters of context kept before and after a quote in TextQuoteSelectors.
 const SELECTOR_CONTEXT: usize = 32;
 
-pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usize> {
-    put_json_lines(sink, "data/records.json", &index.records)?;
+pub fn write_exports(index: &SiteIndex, sink: &dyn Sink, memo: &Memo) -> std::io::Result<usize> {
+    // A record's line is a function of what it was made from and its slug
+    // (made unique across the dossier): kept between builds of one process.
+    let keys: Vec<memo::Key> = index
+        .records
+        .iter()
+        .map(|r| memo::key(&[&index.settings, r.fingerprint.as_bytes(), r.slug.as_bytes()]))
+        .collect();
+    put_json_lines(
+        sink,
+        "data/records.json",
+        &index.records,
+        |i| Some(("record-json", keys[i])),
+        memo,
+    )?;
     let events: Vec<Event> = index
         .events
         .iter()
@@ -25,7 +39,7 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<usiz
             e
         })
         .collect();
-    put_json_lines(sink, "data/events.json", &events)?;
+    put_json_lines(sink, "data/events.json", &events, |_| None, memo)?;
     sink.put("data/events.csv", &events_csv(&events)?)?;
     sink.put("data/annotations.jsonld", &pretty(&annotations(index))?)?;
     Ok(4)
@@ -61,25 +75,34 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
 /// parallel, still readable and diffable line by line. The lines go to the
 /// sink as parts, never joined into one buffer (records.json is the size of
 /// the whole dossier).
+/// `memo_key` gives the key an item's line is kept under between builds,
+/// if any.
 fn put_json_lines<T: serde::Serialize + Sync>(
     sink: &dyn Sink,
     path: &str,
     items: &[T],
+    memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
+    memo: &Memo,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
-    let lines: Vec<Vec<u8>> = items
+    let lines: Vec<std::sync::Arc<Result<Vec<u8>, String>>> = items
         .par_iter()
         .enumerate()
         .map(|(i, item)| {
-            let mut line = serde_json::to_vec(item)?;
-            line.extend_from_slice(if i + 1 < items.len() { b",\n" } else { b"\n" });
-            Ok(line)
+            let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
+            match memo_key(i) {
+                Some((kind, key)) => memo.get_or(kind, key, make),
+                None => std::sync::Arc::new(make()),
+            }
         })
-        .collect::<Result<_, serde_json::Error>>()
-        .map_err(std::io::Error::other)?;
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(lines.len() + 2);
+        .collect();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * lines.len() + 2);
     parts.push(b"[\n");
-    parts.extend(lines.iter().map(Vec::as_slice));
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.as_ref().as_ref();
+        parts.push(line.map_err(|e| std::io::Error::other(e.clone()))?);
+        parts.push(if i + 1 < lines.len() { b",\n" } else { b"\n" });
+    }
     parts.push(b"]\n");
     sink.put_parts(path, &parts)
 }

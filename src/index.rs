@@ -53,6 +53,9 @@ pub struct SiteIndex {
     pub record_by_id: HashMap<String, usize>,
     /// (record, paragraph id) -> citations of it.
     pub cited_by: HashMap<(usize, String), Vec<CitedBy>>,
+    /// Digest of the normalization settings and taxonomies: with a record's
+    /// fingerprint, it names everything the record was made from.
+    pub settings: crate::memo::Key,
 }
 
 impl SiteIndex {
@@ -188,6 +191,7 @@ impl SiteIndex {
             outlets: outlets.into_values().collect(),
             record_by_id,
             cited_by,
+            settings: [0; 16],
         }
     }
 

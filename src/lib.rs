@@ -20,6 +20,7 @@ pub mod init;
 pub mod language;
 pub mod lexicon;
 pub mod load;
+pub mod memo;
 pub mod model;
 pub mod normalize;
 pub mod render;

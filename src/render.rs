@@ -13,6 +13,7 @@ use tera::{Context, Tera, Value};
 
 use crate::diagnostics::Diagnostic;
 use crate::index::{Group, SiteIndex, outlet_slug};
+use crate::memo::{self, Memo};
 use crate::model::{ParagraphKind, PartialDate, month_key_display};
 use crate::theme::Theme;
 
@@ -317,7 +318,11 @@ fn date_display(date: Option<&str>) -> String {
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(index: &'a SiteIndex, theme: &Theme) -> Result<Renderer<'a>, Vec<Diagnostic>> {
+    pub fn new(
+        index: &'a SiteIndex,
+        theme: &Theme,
+        memo: &Memo,
+    ) -> Result<Renderer<'a>, Vec<Diagnostic>> {
         let origins: BTreeMap<String, String> = theme
             .templates
             .iter()
@@ -391,8 +396,14 @@ impl<'a> Renderer<'a> {
             .collect();
         renderer.keys = renderer.make_keys(theme);
         let (articles, events) = rayon::join(
-            || renderer.card_values(&renderer.article_cards, "a", CARD_TEMPLATES[0]),
-            || renderer.card_values(&renderer.event_cards, "e", CARD_TEMPLATES[1]),
+            || {
+                let digests = &renderer.keys.article_cards;
+                renderer.card_values(&renderer.article_cards, digests, 0, memo)
+            },
+            || {
+                let digests = &renderer.keys.event_cards;
+                renderer.card_values(&renderer.event_cards, digests, 1, memo)
+            },
         );
         renderer.article_values = articles?;
         renderer.event_values = events?;
@@ -403,25 +414,34 @@ impl<'a> Renderer<'a> {
     /// rendered once through its component, so a list of thousands prints
     /// strings instead of running the component for every entry of every
     /// list the card is in.
+    /// A card's value is kept between builds of one process under the
+    /// digest of the card and of the templates (`Keys::global`).
     fn card_values<T: Serialize + Sync>(
         &self,
         cards: &[T],
-        name: &str,
-        template: &str,
+        digests: &[[u8; 16]],
+        which: usize,
+        memo: &Memo,
     ) -> Result<Vec<Value>, Vec<Diagnostic>> {
+        let (name, template) = (["a", "e"][which], CARD_TEMPLATES[which]);
         let values: Vec<Result<Value, Diagnostic>> = cards
             .par_iter()
-            .map(|card| {
-                let value = Value::from_serializable(card);
-                let mut ctx = Context::new();
-                ctx.insert_value(name.to_string(), value.clone());
-                let html = self
-                    .tera
-                    .render(template, &ctx)
-                    .map_err(|e| template_error(&self.origins, &e))?;
-                let mut map = value.into_map().unwrap_or_default();
-                map.insert("html".into(), Value::safe_string(&html));
-                Ok(Value::from(map))
+            .zip(digests)
+            .map(|(card, digest)| {
+                let make = || -> Result<Value, Diagnostic> {
+                    let value = Value::from_serializable(card);
+                    let mut ctx = Context::new();
+                    ctx.insert_value(name, value.clone());
+                    let html = self
+                        .tera
+                        .render(template, &ctx)
+                        .map_err(|e| template_error(&self.origins, &e))?;
+                    let mut map = value.into_map().unwrap_or_default();
+                    map.insert("html".into(), Value::safe_string(&html));
+                    Ok(Value::from(map))
+                };
+                let key = memo::key(&[&self.keys.global, digest, name.as_bytes()]);
+                (*memo.get_or("card", key, make)).clone()
             })
             .collect();
         let mut errors = Vec::new();

@@ -53,7 +53,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use rust_stemmers::{Algorithm, Stemmer};
@@ -63,6 +63,7 @@ use unicode_normalization::char::is_combining_mark;
 
 use crate::diagnostics::Diagnostic;
 use crate::index::SiteIndex;
+use crate::memo::{self, Memo};
 use crate::model::{Entity, Event, Record};
 use crate::render::Sink;
 
@@ -339,6 +340,52 @@ impl<'a> Documents<'a> {
         (blocks, sizes)
     }
 
+    /// With a memo on, each document's key: a digest of everything its
+    /// analysis is made from (a record's text is a function of its
+    /// fingerprint and the normalization settings, which cover the
+    /// taxonomies; an event's of the event and the languages it quotes).
+    fn keys(&self, memo: &Memo) -> Vec<Option<memo::Key>> {
+        let ix = self.index;
+        let total: usize = self.counts().iter().map(|(_, n)| n).sum();
+        if !memo.is_on() {
+            return vec![None; total];
+        }
+        let language = ix.config.language.as_bytes();
+        let mut keys: Vec<Option<memo::Key>> = ix
+            .entities
+            .iter()
+            .map(|e| {
+                Some(memo::key(&[
+                    b"entity",
+                    &ix.settings,
+                    language,
+                    e.slug.as_bytes(),
+                ]))
+            })
+            .collect();
+        keys.par_extend(ix.events.par_iter().map(|e| {
+            let json = serde_json::to_vec(e).ok()?;
+            let quoted: Vec<&[u8]> = e
+                .citations
+                .iter()
+                .map(|c| {
+                    ix.record(&c.article)
+                        .map_or(&b""[..], |r| r.language.as_bytes())
+                })
+                .collect();
+            let parts = [&[&b"event"[..], &ix.settings, language, &json], &quoted[..]].concat();
+            Some(memo::key(&parts))
+        }));
+        keys.par_extend(ix.records.par_iter().map(|r| {
+            Some(memo::key(&[
+                b"article",
+                &ix.settings,
+                r.fingerprint.as_bytes(),
+            ]))
+        }));
+        keys
+    }
+
     /// Document `n`.
     fn get(&self, n: usize) -> Document<'a> {
         let ix = self.index;
@@ -480,7 +527,10 @@ fn html_text(html: &str) -> String {
 type Fx = rustc_hash::FxBuildHasher;
 
 /// The stems of every word met, shared by the threads. Stem ids are given
-/// in the order threads meet them; nothing written depends on them.
+/// in the order threads meet them; nothing written depends on them. With a
+/// memo (`dossier serve`) one vocabulary serves every build of the process,
+/// so the analyses of unchanged documents, which name stems by id, are
+/// reused as they are.
 struct Vocabulary {
     stemmers: Vec<Option<Stemmer>>,
     stems: Mutex<Stems>,
@@ -494,8 +544,9 @@ struct Vocabulary {
 struct Stems {
     ids: HashMap<Box<str>, u32, Fx>,
     names: Vec<Box<str>>,
-    /// (folded word, stem id), once per word, language and thread.
-    words: Vec<(Box<str>, u32)>,
+    /// (folded word, stem id) -> its pair id: the index into `pair_list`.
+    pairs: HashMap<(Box<str>, u32), u32, Fx>,
+    pair_list: Vec<(Box<str>, u32)>,
 }
 
 impl Vocabulary {
@@ -507,8 +558,9 @@ impl Vocabulary {
         }
     }
 
-    /// Folds and stems a lowercase word in the language of `slot`; its stem id.
-    fn stem_id(&self, slot: usize, word: &str) -> u32 {
+    /// Folds and stems a lowercase word in the language of `slot`; its
+    /// stem id, and the id of the (folded word, stem) pair.
+    fn stem_id(&self, slot: usize, word: &str) -> (u32, u32) {
         let folded = fold(word);
         let stem = match &self.stemmers[slot] {
             Some(stemmer) => fold(&stemmer.stem(word)),
@@ -520,8 +572,13 @@ impl Vocabulary {
         if id == next {
             stems.names.push(stem.into());
         }
-        stems.words.push((folded.into(), id));
-        id
+        let pair = (Box::<str>::from(folded), id);
+        let next = stems.pair_list.len() as u32;
+        let pair_id = *stems.pairs.entry(pair.clone()).or_insert(next);
+        if pair_id == next {
+            stems.pair_list.push(pair);
+        }
+        (id, pair_id)
     }
 }
 
@@ -533,6 +590,8 @@ struct Worker {
     ids: Vec<Ids>,
     /// By worker word id: the stem id.
     stem: Vec<u32>,
+    /// By worker word id: the (folded word, stem) pair id.
+    pair: Vec<u32>,
     /// By worker word id: the id in the current document, or `NONE`.
     local: Vec<u32>,
     /// By document word id: the worker word id.
@@ -581,6 +640,7 @@ impl Worker {
         Worker {
             ids: vec![Ids::default(); STEMMERS.len() + 1],
             stem: Vec::new(),
+            pair: Vec::new(),
             local: Vec::new(),
             words: Vec::new(),
         }
@@ -592,7 +652,9 @@ impl Worker {
             Some(id) => id,
             None => {
                 let id = self.stem.len() as u32;
-                self.stem.push(vocabulary.stem_id(slot, word));
+                let (stem, pair) = vocabulary.stem_id(slot, word);
+                self.stem.push(stem);
+                self.pair.push(pair);
                 self.local.push(NONE);
                 self.ids[slot].insert(word, id);
                 id
@@ -638,6 +700,9 @@ struct Analysis {
     text: String,
     /// Folded names of each entity a paragraph mentions.
     aliases: Vec<Vec<String>>,
+    /// The (folded word, stem) pairs of its words, hidden ones included:
+    /// the vocabulary written is theirs, over every document.
+    pairs: Vec<u32>,
 }
 
 /// Cuts a document into stemmed words, counted per paragraph.
@@ -798,11 +863,17 @@ fn analyse_with(doc: &Document, vocabulary: &Vocabulary, worker: &mut Worker) ->
         }
         stems.push((group[0].0, start, text.len() as u32));
     }
+    let pairs = worker
+        .words
+        .iter()
+        .map(|&id| worker.pair[id as usize])
+        .collect();
     Analysis {
         length,
         stems,
         text,
         aliases,
+        pairs,
     }
 }
 
@@ -836,7 +907,11 @@ type Put<'s> = dyn Fn(&str, &[u8]) -> Result<(), Diagnostic> + Sync + 's;
 
 /// Builds the search index and puts its files into `sink` under
 /// `search-index/`. Returns the number of files written.
-pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
+pub fn write_index(
+    index: &SiteIndex,
+    sink: &dyn Sink,
+    memo: &Memo,
+) -> Result<usize, Vec<Diagnostic>> {
     let put = |path: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
         let path = format!("{BUNDLE_DIR}/{path}");
         sink.put(&path, bytes).map_err(|e| {
@@ -846,17 +921,21 @@ pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diag
     };
     let documents = Documents { index };
     let (blocks, block_sizes) = documents.blocks();
-    let merged = analyse_all(&documents, &blocks, &put)?;
+    let vocabulary = memo.get_or("search-vocabulary", memo::key(&[]), Vocabulary::new);
+    let keys = documents.keys(memo);
+    let merged = analyse_all(&documents, &blocks, &put, &vocabulary, memo, &keys)?;
 
     // The vocabulary and the postings, sorted, cut into shards by prefix.
     let Merged {
-        stems,
         mut postings,
         lengths,
         languages,
+        pairs,
     } = merged;
+    let stems = lock(&vocabulary.stems);
     let mut words: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (word, stem) in &stems.words {
+    for (pair, _) in pairs.iter().enumerate().filter(|(_, used)| **used) {
+        let (word, stem) = &stems.pair_list[pair];
         words
             .entry(word)
             .or_default()
@@ -922,7 +1001,7 @@ pub fn write_index(index: &SiteIndex, sink: &dyn Sink) -> Result<usize, Vec<Diag
     Ok(blocks.len() + shards.len() + 1)
 }
 
-fn unserializable(e: serde_json::Error) -> Diagnostic {
+fn unserializable(e: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(BUNDLE_DIR, None, format!("cannot serialize: {e}"))
         .with_hint("this is a bug in dossier; please report it")
 }
@@ -934,8 +1013,10 @@ fn analyse_all<'a>(
     documents: &Documents<'a>,
     blocks: &[Block],
     put: &Put,
+    vocabulary: &Vocabulary,
+    memo: &Memo,
+    keys: &[Option<memo::Key>],
 ) -> Result<Merged<'a>, Vec<Diagnostic>> {
-    let vocabulary = Vocabulary::new();
     let mut chunks: Vec<&[Block]> = Vec::new();
     let mut rest = blocks;
     while !rest.is_empty() {
@@ -958,7 +1039,7 @@ fn analyse_all<'a>(
             || {
                 chunk
                     .par_iter()
-                    .map(|block| write_block(documents, block, &vocabulary, put))
+                    .map(|block| write_block(documents, block, vocabulary, put, memo, keys))
                     .collect()
             },
             || pending.take().map_or(Ok(()), |a| merged.add(a)),
@@ -969,48 +1050,67 @@ fn analyse_all<'a>(
     if let Some(analysed) = pending {
         merged.add(analysed)?;
     }
-    merged.stems = vocabulary
-        .stems
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
     Ok(merged)
 }
 
 /// The analyses of a block's documents (from the first on), and their languages.
-type Analysed<'a> = Result<(usize, Vec<(Analysis, &'a str)>), Diagnostic>;
+type Analysed<'a> = Result<(usize, Vec<(Arc<Analysis>, &'a str)>), Diagnostic>;
 
-/// Analyses a block of documents and writes their fragments' file.
+/// Analyses a block of documents and writes their fragments' file. With a
+/// memo, a document whose key an earlier build met is not analysed again,
+/// and a block whose documents all are is not serialized again.
 fn write_block<'a>(
     documents: &Documents<'a>,
     block: &Block,
     vocabulary: &Vocabulary,
     put: &Put,
+    memo: &Memo,
+    keys: &[Option<memo::Key>],
 ) -> Analysed<'a> {
     let docs: Vec<Document> = block.docs.clone().map(|n| documents.get(n)).collect();
-    let analysed: Vec<Analysis> = docs.iter().map(|d| analyse(d, vocabulary)).collect();
-    let fragments: Vec<Fragment> = docs
+    let analysed: Vec<Arc<Analysis>> = docs
         .iter()
-        .zip(&analysed)
-        .map(|(doc, analysis)| Fragment {
-            url: &doc.url,
-            kind: doc.kind.name(),
-            title: doc.title,
-            date: doc.date,
-            language: doc.language,
-            paragraphs: doc
-                .paragraphs
-                .iter()
-                .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
-                .collect(),
-            aliases: &analysis.aliases,
+        .zip(&keys[block.docs.clone()])
+        .map(|(doc, key)| match key {
+            Some(key) => memo.get_or("search-analysis", *key, || analyse(doc, vocabulary)),
+            None => Arc::new(analyse(doc, vocabulary)),
         })
         .collect();
-    let bytes = serde_json::to_vec(&fragments).map_err(unserializable)?;
+    let serialize = || {
+        let fragments: Vec<Fragment> = docs
+            .iter()
+            .zip(&analysed)
+            .map(|(doc, analysis)| Fragment {
+                url: &doc.url,
+                kind: doc.kind.name(),
+                title: doc.title,
+                date: doc.date,
+                language: doc.language,
+                paragraphs: doc
+                    .paragraphs
+                    .iter()
+                    .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
+                    .collect(),
+                aliases: &analysis.aliases,
+            })
+            .collect();
+        serde_json::to_vec(&fragments).map_err(|e| e.to_string())
+    };
+    let block_key: Option<Vec<&[u8]>> = keys[block.docs.clone()]
+        .iter()
+        .zip(&docs)
+        .map(|(key, doc)| key.as_ref().map(|k| [&k[..], doc.url.as_bytes()]))
+        .collect::<Option<Vec<[&[u8]; 2]>>>()
+        .map(|parts| parts.concat());
+    let bytes = match block_key {
+        Some(parts) => memo.get_or("search-fragments", memo::key(&parts), serialize),
+        None => Arc::new(serialize()),
+    };
+    let bytes = bytes.as_ref().as_ref().map_err(|e| unserializable(e))?;
     put(
         &format!("docs/{}/{}.json", block.kind.name(), block.file),
-        &bytes,
+        bytes,
     )?;
-    drop(fragments);
     let languages = docs.iter().map(|d| d.language);
     Ok((
         block.docs.start,
@@ -1021,13 +1121,13 @@ fn write_block<'a>(
 /// The postings of the documents analysed so far, in document order.
 #[derive(Default)]
 struct Merged<'a> {
-    /// The stems and the vocabulary (filled in last).
-    stems: Stems,
     /// By stem id: the last document, and `[doc delta,tf,n,paragraph…,…`
     /// for each document (the closing bracket comes last).
     postings: Vec<(u32, String)>,
     lengths: Vec<u32>,
     languages: BTreeSet<&'a str>,
+    /// By (folded word, stem) pair id: whether a document has it.
+    pairs: Vec<bool>,
 }
 
 impl<'a> Merged<'a> {
@@ -1045,6 +1145,13 @@ impl<'a> Merged<'a> {
             for (n, (analysis, language)) in (start as u32..).zip(analysed) {
                 self.languages.insert(language);
                 self.lengths.push(analysis.length);
+                for &pair in &analysis.pairs {
+                    let pair = pair as usize;
+                    if self.pairs.len() <= pair {
+                        self.pairs.resize(pair + 1, false);
+                    }
+                    self.pairs[pair] = true;
+                }
                 for &(stem, from, to) in &analysis.stems {
                     let stem = stem as usize;
                     if self.postings.len() <= stem {
@@ -1236,7 +1343,7 @@ mod tests {
     /// The folded stem the index gives a word in a language.
     fn stem(language: &str, word: &str) -> String {
         let vocabulary = Vocabulary::new();
-        let id = vocabulary.stem_id(slot(language), &word.to_lowercase());
+        let (id, _) = vocabulary.stem_id(slot(language), &word.to_lowercase());
         lock(&vocabulary.stems).names[id as usize].to_string()
     }
 
@@ -1466,7 +1573,7 @@ mod tests {
 
     fn files(index: &SiteIndex) -> BTreeMap<String, Vec<u8>> {
         let memory = Memory::default();
-        let n = write_index(index, &memory).expect("index");
+        let n = write_index(index, &memory, &Memo::off()).expect("index");
         let files = memory.0.into_inner().unwrap();
         assert_eq!(n, files.len());
         files

@@ -23,10 +23,10 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
+use crate::build::BuildCache;
 use crate::build::{BuildOptions, build_with_cache};
 use crate::config::{CONFIG_FILE, Config};
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::load::ArticleCache;
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -150,7 +150,7 @@ fn tell(line: std::fmt::Arguments) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut ArticleCache) {
+fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut BuildCache) {
     match build_with_cache(options, Some(cache)) {
         Ok(report) => {
             for d in &report.diagnostics {
@@ -244,8 +244,9 @@ fn watch(
 
     let (built, first_build) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        // Records of unchanged articles are kept between rebuilds.
-        let mut cache = ArticleCache::default();
+        // Records of unchanged articles, and what was made from them, are
+        // kept between rebuilds.
+        let mut cache = BuildCache::default();
         rebuild(&options, &shared, &mut cache);
         let _ = built.send(());
         while rx.recv().is_ok() {

@@ -115,8 +115,8 @@ fn every_kind_of_edit_gives_what_a_clean_build_gives() {
 /// each edit must equal a clean build too, diagnostics included.
 #[test]
 fn cached_records_give_what_a_clean_build_gives() {
+    use dossier::build::BuildCache;
     use dossier::build::{BuildOptions, build_with_cache};
-    use dossier::load::ArticleCache;
 
     let d = Dossier::example();
     let live = d.out("live");
@@ -125,8 +125,8 @@ fn cached_records_give_what_a_clean_build_gives() {
         output: Some(live.clone()),
         base_url: None,
     };
-    let mut cache = ArticleCache::default();
-    let step = |name: &str, cache: &mut ArticleCache| {
+    let mut cache = BuildCache::default();
+    let step = |name: &str, cache: &mut BuildCache| {
         let cached = build_with_cache(&options, Some(cache)).expect("cached build");
         let clean = d.out(&format!("clean-{name}"));
         let fresh = dossier::build(&BuildOptions {
@@ -144,7 +144,8 @@ fn cached_records_give_what_a_clean_build_gives() {
         assert_eq!(show(&cached), show(&fresh), "{name}: the same diagnostics");
     };
     step("first", &mut cache);
-    assert_eq!(cache.entries.len(), 5);
+    assert_eq!(cache.articles.entries.len(), 5);
+    assert!(!cache.memo.is_empty(), "the memo keeps what the build made");
     d.write(
         "content/articles/undated.txt",
         "Et udateret notat om Lukasjenko.\n",
@@ -158,7 +159,15 @@ fn cached_records_give_what_a_clean_build_gives() {
         themes.replacen("keywords = [", "keywords = [\"notat\", ", 1),
     );
     step("taxonomy", &mut cache);
+    // An event's summary and a quote's article: the memo's search
+    // analyses, cards and verified quotes must follow.
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    let text = d.read(event);
+    d.write(event, format!("{text}\nMinsk welcomed the pledge.\n"));
+    step("event", &mut cache);
+    d.write(event, text);
+    step("event back", &mut cache);
     std::fs::remove_file(d.path("content/articles/undated.txt")).unwrap();
     step("removed", &mut cache);
-    assert_eq!(cache.entries.len(), 5);
+    assert_eq!(cache.articles.entries.len(), 5);
 }

@@ -43,6 +43,8 @@ fuzz_target!(|data: &[u8]| {
         entity_slugs: HashSet::new(),
         entities: NORMALIZER.entity_lexicon(),
         urls: &urls,
+        memo: &dossier::memo::Memo::off(),
+        settings: [0; 16],
     };
     let source = SourceText {
         path: "content/events/fuzz.md".into(),

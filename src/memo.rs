@@ -1,0 +1,152 @@
+//! Results one build hands the next within one process (`dossier serve`),
+//! each keyed by a digest of everything it was made from: an unchanged
+//! input costs a lookup instead of the work. What a build did not ask for
+//! is dropped after it, so the memo holds about one build's worth, and the
+//! output never depends on what it holds (a miss recomputes the same bytes).
+//!
+//! `dossier build` runs with [`Memo::off`]: it keeps nothing, so the memory
+//! of a one-off build is not spent on results nobody will reuse.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A digest of an input: what a memoized result is looked up by.
+pub type Key = [u8; 16];
+
+/// The digest of `parts`, each length-prefixed so that ("ab", "c") and
+/// ("a", "bc") differ.
+pub fn key(parts: &[&[u8]]) -> Key {
+    let mut h = blake3::Hasher::new();
+    for part in parts {
+        h.update(&(part.len() as u64).to_le_bytes()).update(part);
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    out
+}
+
+struct Entry {
+    /// Asked for since the last [`Memo::sweep`].
+    used: bool,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+#[derive(Default)]
+pub struct Memo {
+    on: bool,
+    /// (what kind of result, its key) -> the result.
+    entries: Mutex<HashMap<(&'static str, Key), Entry>>,
+}
+
+impl Memo {
+    /// A memo that keeps results between builds.
+    pub fn new() -> Memo {
+        Memo {
+            on: true,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// A memo that keeps nothing: every result is made afresh.
+    pub fn off() -> Memo {
+        Memo::default()
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// The result of `kind` for `key`, made by `make` unless a build of
+    /// this process made it already. `make` runs outside the lock, so
+    /// threads never wait on each other's work.
+    pub fn get_or<T: Any + Send + Sync>(
+        &self,
+        kind: &'static str,
+        key: Key,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        if !self.on {
+            return Arc::new(make());
+        }
+        if let Some(entry) = self.lock().get_mut(&(kind, key))
+            && let Ok(value) = entry.value.clone().downcast::<T>()
+        {
+            entry.used = true;
+            return value;
+        }
+        let value = Arc::new(make());
+        self.lock().insert(
+            (kind, key),
+            Entry {
+                used: true,
+                value: value.clone(),
+            },
+        );
+        value
+    }
+
+    /// After a build that succeeded: forgets what it did not use.
+    pub fn sweep(&self) {
+        self.lock()
+            .retain(|_, entry| std::mem::take(&mut entry.used));
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(&'static str, Key), Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_result_is_made_once_and_forgotten_when_unused() {
+        let memo = Memo::new();
+        let made = AtomicUsize::new(0);
+        let make = || {
+            made.fetch_add(1, Ordering::Relaxed);
+            String::from("x")
+        };
+        let k = key(&[b"a"]);
+        assert_eq!(*memo.get_or("t", k, make), "x");
+        assert_eq!(*memo.get_or("t", k, make), "x");
+        assert_eq!(made.load(Ordering::Relaxed), 1);
+        // Another kind or key is another result.
+        memo.get_or("u", k, make);
+        memo.get_or("t", key(&[b"b"]), make);
+        assert_eq!(made.load(Ordering::Relaxed), 3);
+        memo.sweep(); // all three were used by this "build"
+        assert_eq!(memo.len(), 3);
+        memo.get_or("t", k, make);
+        memo.sweep(); // only one was used by this one
+        assert_eq!(memo.len(), 1);
+        assert_eq!(made.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn off_keeps_nothing() {
+        let memo = Memo::off();
+        let made = AtomicUsize::new(0);
+        for _ in 0..2 {
+            memo.get_or("t", key(&[b"a"]), || made.fetch_add(1, Ordering::Relaxed));
+        }
+        assert_eq!(made.load(Ordering::Relaxed), 2);
+        assert!(memo.is_empty());
+    }
+
+    #[test]
+    fn key_parts_are_delimited() {
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+    }
+}
