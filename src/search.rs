@@ -1106,7 +1106,7 @@ fn write_block<'a>(
         Some(parts) => memo.get_or("search-fragments", memo::key(&parts), serialize),
         None => Arc::new(serialize()),
     };
-    let bytes = bytes.as_ref().as_ref().map_err(|e| unserializable(e))?;
+    let bytes = bytes.as_ref().as_ref().map_err(unserializable)?;
     put(
         &format!("docs/{}/{}.json", block.kind.name(), block.file),
         bytes,
