@@ -84,7 +84,7 @@ fn add_one(
     file: &Path,
     articles_dir: &Path,
     normalizer: &Normalizer,
-    existing: &[crate::model::Record],
+    existing: &[std::sync::Arc<crate::model::Record>],
 ) -> Result<Added, Vec<Diagnostic>> {
     let shown = file.display().to_string();
     let bytes = fs::read(file).map_err(|e| {
@@ -256,7 +256,7 @@ fn shingles(record: &crate::model::Record) -> BTreeSet<u64> {
 /// The existing article sharing the most word 3-grams, if above the threshold.
 fn nearest_duplicate(
     record: &crate::model::Record,
-    existing: &[crate::model::Record],
+    existing: &[std::sync::Arc<crate::model::Record>],
 ) -> Option<(String, f64)> {
     let mine = shingles(record);
     if mine.is_empty() {

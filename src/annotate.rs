@@ -48,7 +48,7 @@ struct CitationMeta {
 
 /// What annotation needs to know about the rest of the dossier.
 pub struct Annotator<'a> {
-    pub records: &'a [Record],
+    pub records: &'a [std::sync::Arc<Record>],
     pub themes: &'a [Theme],
     pub entity_slugs: HashSet<String>,
     pub entities: &'a Lexicon,
@@ -86,7 +86,7 @@ impl Annotator<'_> {
             .map(|(p, s)| (p.id.as_str(), s.as_str()))
             .collect();
         let articles: HashMap<&str, &Record> =
-            self.records.iter().map(|r| (r.id.as_str(), r)).collect();
+            self.records.iter().map(|r| (r.id.as_str(), &**r)).collect();
         let theme_slugs: HashSet<String> = self.themes.iter().map(|t| t.slug.clone()).collect();
 
         let mut events: Vec<Event> = parsed

@@ -3,6 +3,7 @@
 //! passages to the events citing them. Built once; rendering only reads it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::model::{Entity, Event, Record, Theme};
@@ -34,8 +35,8 @@ pub struct Outlet {
 pub struct SiteIndex {
     pub config: Config,
     pub urls: Urls,
-    /// Sorted by id.
-    pub records: Vec<Record>,
+    /// Sorted by id; shared with the preview server's cache.
+    pub records: Vec<Arc<Record>>,
     /// Sorted by date, then id.
     pub events: Vec<Event>,
     pub themes: Vec<Theme>,
@@ -61,7 +62,7 @@ pub struct SiteIndex {
 impl SiteIndex {
     pub fn build(
         config: Config,
-        records: Vec<Record>,
+        records: Vec<Arc<Record>>,
         events: Vec<Event>,
         themes: Vec<Theme>,
         entities: Vec<Entity>,
@@ -196,7 +197,7 @@ impl SiteIndex {
     }
 
     pub fn record(&self, id: &str) -> Option<&Record> {
-        self.record_by_id.get(id).map(|&i| &self.records[i])
+        self.record_by_id.get(id).map(|&i| &*self.records[i])
     }
 
     pub fn previous(&self, record: usize) -> Option<usize> {

@@ -61,7 +61,7 @@ impl Stamp {
 pub struct CachedArticle {
     pub stamp: Stamp,
     /// As normalization made it, before slugs were made unique.
-    pub record: crate::model::Record,
+    pub record: std::sync::Arc<crate::model::Record>,
     pub diagnostics: Vec<Diagnostic>,
 }
 

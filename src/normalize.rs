@@ -6,7 +6,7 @@
 //! kind; nothing is dropped (boilerplate is kept, just never shown).
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use pulldown_cmark::{Event as MdEvent, Options, Parser, Tag, TagEnd};
 use rayon::prelude::*;
@@ -191,13 +191,13 @@ impl Normalizer {
         &self,
         articles: Vec<SourceArticle>,
         diagnostics: &Diagnostics,
-    ) -> Vec<Record> {
-        let mut records: Vec<Record> = articles
+    ) -> Vec<Arc<Record>> {
+        let mut records: Vec<Arc<Record>> = articles
             .into_par_iter()
-            .filter_map(|a| self.normalize(&a, diagnostics))
+            .filter_map(|a| self.normalize(&a, diagnostics).map(Arc::new))
             .collect();
         records.sort_by(|a, b| a.id.cmp(&b.id));
-        assign_unique_slugs(&mut records);
+        assign_unique_slugs_shared(&mut records);
         records
     }
 
@@ -208,7 +208,7 @@ impl Normalizer {
         content: &mut crate::load::Content,
         cache: &mut crate::load::ArticleCache,
         diagnostics: &Diagnostics,
-    ) -> Vec<Record> {
+    ) -> Vec<Arc<Record>> {
         let fresh: Vec<(crate::load::CachedArticle, String)> =
             std::mem::take(&mut content.articles)
                 .into_par_iter()
@@ -219,7 +219,7 @@ impl Normalizer {
                     record.map(|record| {
                         let entry = crate::load::CachedArticle {
                             stamp: a.stamp.clone(),
-                            record,
+                            record: Arc::new(record),
                             diagnostics,
                         };
                         (entry, a.id.clone())
@@ -238,7 +238,7 @@ impl Normalizer {
         }
         cache.entries = entries;
         records.sort_by(|a, b| a.id.cmp(&b.id));
-        assign_unique_slugs(&mut records);
+        assign_unique_slugs_shared(&mut records);
         records
     }
 
@@ -839,8 +839,28 @@ fn clean_title(title: &str) -> String {
 /// ASCII slug; empty slugs (punctuation-only) fall back to `article`, and
 /// collisions get `-2`, `-3`… in id order.
 pub fn assign_unique_slugs(records: &mut [Record]) {
+    let slugs = unique_slugs(records.iter());
+    for (record, slug) in records.iter_mut().zip(slugs) {
+        record.slug = slug;
+    }
+}
+
+/// As [`assign_unique_slugs`]; a record is copied only if its slug changes
+/// (the preview server's cache keeps the one normalization made).
+pub fn assign_unique_slugs_shared(records: &mut [Arc<Record>]) {
+    let slugs = unique_slugs(records.iter().map(|r| &**r));
+    for (record, slug) in records.iter_mut().zip(slugs) {
+        if record.slug != slug {
+            Arc::make_mut(record).slug = slug;
+        }
+    }
+}
+
+/// The slug of each record, unique, in order.
+fn unique_slugs<'r>(records: impl Iterator<Item = &'r Record>) -> Vec<String> {
     let mut used: HashSet<String> = HashSet::new();
-    for record in records.iter_mut() {
+    let mut out = Vec::new();
+    for record in records {
         let wanted = if record.slug.is_empty() {
             &record.id
         } else {
@@ -858,8 +878,9 @@ pub fn assign_unique_slugs(records: &mut [Record]) {
             candidate = format!("{base}-{n}");
             n += 1;
         }
-        record.slug = candidate;
+        out.push(candidate);
     }
+    out
 }
 
 #[cfg(test)]

@@ -1568,7 +1568,13 @@ mod tests {
             aliases: vec!["Lukasjenko".to_string(), "Lukaschenko".to_string()],
             description: String::new(),
         }];
-        SiteIndex::build(Config::default(), records, vec![], vec![], entities)
+        SiteIndex::build(
+            Config::default(),
+            records.into_iter().map(Arc::new).collect(),
+            vec![],
+            vec![],
+            entities,
+        )
     }
 
     fn files(index: &SiteIndex) -> BTreeMap<String, Vec<u8>> {
@@ -1686,7 +1692,13 @@ mod tests {
             ),
             record("empty", "en", "", &[]),
         ];
-        let index = SiteIndex::build(Config::default(), records, vec![], vec![], vec![]);
+        let index = SiteIndex::build(
+            Config::default(),
+            records.into_iter().map(Arc::new).collect(),
+            vec![],
+            vec![],
+            vec![],
+        );
         let files = files(&index);
         let meta = json(&files, "meta.json");
         assert_eq!(meta["lengths"], serde_json::json!([1 + 4 + 1, 2, 0]));

@@ -34,7 +34,9 @@ fuzz_target!(|data: &[u8]| {
     // The whole event path, citing the example's Norwegian seed.
     let mut seed = article(SEED, ArticleFormat::Text);
     seed.id = "003_6ef21ff47a01b82f".into();
-    let records = vec![NORMALIZER.normalize(&seed, &Diagnostics::new()).unwrap()];
+    let records = vec![std::sync::Arc::new(
+        NORMALIZER.normalize(&seed, &Diagnostics::new()).unwrap(),
+    )];
     let (themes, _) = &*TAXONOMY;
     let urls = Urls::new("/", "/");
     let annotator = Annotator {
