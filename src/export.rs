@@ -3,6 +3,8 @@
 //! Every export lives below `data/`, which is kept whole from the previous
 //! build when nothing in the dossier changed.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::index::SiteIndex;
@@ -28,20 +30,58 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink, memo: &Memo) -> std::io
         |i| Some(("record-json", keys[i])),
         memo,
     )?;
-    let events: Vec<Event> = index
-        .events
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            for c in &mut e.citations {
-                c.url = index.urls.absolute(&c.url);
-            }
-            e
-        })
-        .collect();
-    put_json_lines(sink, "data/events.json", &events, |_| None, memo)?;
-    sink.put("data/events.csv", &events_csv(&events)?)?;
-    sink.put("data/annotations.jsonld", &pretty(&annotations(index))?)?;
+    // The events' exports: a function of the events, the records they cite
+    // and the site's address.
+    let key = {
+        use rayon::prelude::*;
+        let mut parts: Vec<Vec<u8>> = index
+            .events
+            .par_iter()
+            .map(|e| {
+                let mut part = serde_json::to_vec(e).unwrap_or_default();
+                for c in &e.citations {
+                    if let Some(r) = index.record(&c.article) {
+                        part.extend_from_slice(r.fingerprint.as_bytes());
+                        part.extend_from_slice(r.slug.as_bytes());
+                    }
+                }
+                part
+            })
+            .collect();
+        parts.push(index.settings.to_vec());
+        parts.push(index.urls.absolute("/").into_bytes());
+        memo::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
+    };
+    let files = memo.get_or("event-exports", key, || -> Result<[Vec<u8>; 3], String> {
+        let events: Vec<Event> = index
+            .events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                for c in &mut e.citations {
+                    c.url = index.urls.absolute(&c.url);
+                }
+                e
+            })
+            .collect();
+        let text = |e: std::io::Error| e.to_string();
+        Ok([
+            json_lines(&events, |_| None, &Memo::off())
+                .map_err(text)?
+                .iter()
+                .flat_map(|p| p.as_ref().iter().copied())
+                .collect(),
+            events_csv(&events).map_err(text)?,
+            pretty(&annotations(index)).map_err(text)?,
+        ])
+    });
+    let [json, csv, jsonld] = files
+        .as_ref()
+        .as_ref()
+        .map_err(|e| std::io::Error::other(e.clone()))?;
+    sink.put("data/events.json", json)?;
+    sink.put("data/events.csv", csv)?;
+    sink.put("data/annotations.jsonld", jsonld)?;
     Ok(4)
 }
 
@@ -84,27 +124,56 @@ fn put_json_lines<T: serde::Serialize + Sync>(
     memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
     memo: &Memo,
 ) -> std::io::Result<()> {
+    let parts = json_lines(items, memo_key, memo)?;
+    sink.put_parts(path, &parts.iter().map(|p| p.as_ref()).collect::<Vec<_>>())
+}
+
+/// The parts of a JSON array with one element a line.
+fn json_lines<T: serde::Serialize + Sync>(
+    items: &[T],
+    memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
+    memo: &Memo,
+) -> std::io::Result<Vec<Part>> {
     use rayon::prelude::*;
-    let lines: Vec<std::sync::Arc<Result<Vec<u8>, String>>> = items
+    let lines: Vec<Arc<Result<Vec<u8>, String>>> = items
         .par_iter()
         .enumerate()
         .map(|(i, item)| {
             let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
             match memo_key(i) {
                 Some((kind, key)) => memo.get_or(kind, key, make),
-                None => std::sync::Arc::new(make()),
+                None => Arc::new(make()),
             }
         })
         .collect();
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * lines.len() + 2);
-    parts.push(b"[\n");
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.as_ref().as_ref();
-        parts.push(line.map_err(|e| std::io::Error::other(e.clone()))?);
-        parts.push(if i + 1 < lines.len() { b",\n" } else { b"\n" });
+    let mut parts: Vec<Part> = Vec::with_capacity(2 * lines.len() + 2);
+    parts.push(Part::Static(b"[\n"));
+    let last = lines.len().saturating_sub(1);
+    for (i, line) in lines.into_iter().enumerate() {
+        if let Err(e) = line.as_ref() {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        parts.push(Part::Line(line));
+        parts.push(Part::Static(if i < last { b",\n" } else { b"\n" }));
     }
-    parts.push(b"]\n");
-    sink.put_parts(path, &parts)
+    parts.push(Part::Static(b"]\n"));
+    Ok(parts)
+}
+
+/// A piece of a JSON-lines file: a line (perhaps kept in the memo) or
+/// punctuation.
+enum Part {
+    Line(Arc<Result<Vec<u8>, String>>),
+    Static(&'static [u8]),
+}
+
+impl AsRef<[u8]> for Part {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Part::Line(line) => line.as_ref().as_deref().unwrap_or_default(),
+            Part::Static(bytes) => bytes,
+        }
+    }
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {

@@ -610,10 +610,14 @@ impl<'a> Renderer<'a> {
                 records(&mut h, &neighbours);
                 h.update(b"related");
                 if let Some(pos) = ix.chronology_position[i] {
-                    let r = &ix.records[i];
                     records(
                         &mut h,
-                        &self.related_articles(&r.themes, &r.entities, pos, &[i]),
+                        &self.related_articles(
+                            &self.tags.records[i].0,
+                            &self.tags.records[i].1,
+                            pos,
+                            &[i],
+                        ),
                     );
                 }
             }
@@ -630,7 +634,12 @@ impl<'a> Renderer<'a> {
                 let event = &ix.events[e];
                 records(
                     &mut h,
-                    &self.related_articles(&event.themes, &event.entities, around, &cited),
+                    &self.related_articles(
+                        &self.tags.of(&event.themes),
+                        &self.tags.of(&event.entities),
+                        around,
+                        &cited,
+                    ),
                 );
             }
             Job::Month(m) => {
@@ -977,35 +986,56 @@ impl<'a> Renderer<'a> {
                 )
             })
         };
-        let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
+        // Sorted and cut first, so only the entries shown are made.
+        enum Item {
+            Article(usize),
+            Event(usize),
+        }
+        let mut items: Vec<(String, String, Item)> = Vec::new();
         for (i, r) in ix.records.iter().enumerate() {
-            let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) else {
-                continue;
-            };
-            let card = &self.article_cards[i];
-            entries.push((
-                updated.clone(),
-                serde_json::json!({"title": r.title, "href": ix.urls.absolute(&card.href), "updated": updated,
-                    "id": format!("urn:dossier:article:{}", r.id), "summary": r.summary.clone().unwrap_or_else(|| {
-                        r.shown_paragraphs().find(|p| p.kind == ParagraphKind::Lead).map(|p| p.text.clone()).unwrap_or_default()
-                    }), "kind": "article"}),
-            ));
+            if let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) {
+                items.push((
+                    updated,
+                    format!("urn:dossier:article:{}", r.id),
+                    Item::Article(i),
+                ));
+            }
         }
-        for e in &ix.events {
-            let Some(updated) = stamp(&e.date) else {
-                continue;
-            };
-            entries.push((
-                updated.clone(),
-                serde_json::json!({"title": e.title, "href": ix.urls.absolute(&ix.urls.event(&e.slug)), "updated": updated,
-                    "id": format!("urn:dossier:event:{}", e.id), "summary_html": e.summary_html, "kind": "event"}),
-            ));
+        for (n, e) in ix.events.iter().enumerate() {
+            if let Some(updated) = stamp(&e.date) {
+                items.push((
+                    updated,
+                    format!("urn:dossier:event:{}", e.id),
+                    Item::Event(n),
+                ));
+            }
         }
-        entries.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str()))
-        });
-        entries.truncate(ENTRIES);
+        items.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        items.truncate(ENTRIES);
+        let entries: Vec<(String, serde_json::Value)> = items
+            .into_iter()
+            .map(|(updated, id, item)| {
+                let entry = match item {
+                    Item::Article(i) => {
+                        let r = &ix.records[i];
+                        let summary = r.summary.clone().unwrap_or_else(|| {
+                            r.shown_paragraphs()
+                                .find(|p| p.kind == ParagraphKind::Lead)
+                                .map(|p| p.text.clone())
+                                .unwrap_or_default()
+                        });
+                        serde_json::json!({"title": r.title, "href": ix.urls.absolute(&self.article_cards[i].href),
+                            "updated": updated, "id": id, "summary": summary, "kind": "article"})
+                    }
+                    Item::Event(n) => {
+                        let e = &ix.events[n];
+                        serde_json::json!({"title": e.title, "href": ix.urls.absolute(&ix.urls.event(&e.slug)),
+                            "updated": updated, "id": id, "summary_html": e.summary_html, "kind": "event"})
+                    }
+                };
+                (updated, entry)
+            })
+            .collect();
         let updated = entries
             .first()
             .map(|e| e.0.clone())
@@ -1079,12 +1109,9 @@ impl<'a> Renderer<'a> {
         let latest_articles: Vec<usize> = ix.chronology.iter().rev().take(8).copied().collect();
         // "New": by the day an article was added, else its own date.
         let mut added: Vec<usize> = (0..ix.records.len()).collect();
-        added.sort_by(|&a, &b| {
-            let key = |i: usize| {
-                let r = &ix.records[i];
-                (r.added.clone().or_else(|| r.date.clone()), r.id.clone())
-            };
-            key(b).cmp(&key(a))
+        added.sort_by_key(|&i| {
+            let r = &ix.records[i];
+            std::cmp::Reverse((r.added.as_deref().or(r.date.as_deref()), r.id.as_str()))
         });
         let recently_added: Vec<Value> = added
             .iter()
@@ -1118,7 +1145,8 @@ impl<'a> Renderer<'a> {
                     .themes
                     .iter()
                     .map(|t| {
-                        let articles = group.records.iter().filter(|&&r| ix.records[r].themes.contains(&t.slug)).count();
+                        let id = self.tags.ids.get(&t.slug);
+                        let articles = group.records.iter().filter(|&&r| id.is_some_and(|id| self.tags.records[r].0.contains(id))).count();
                         let events = group.events.iter().filter(|&&e| ix.events[e].themes.contains(&t.slug)).count();
                         serde_json::json!({"articles": articles, "events": events, "total": articles + events,
                             "href": format!("{}?month={key}#m-{key}", ix.urls.theme(&t.slug)), "theme": t.name})
@@ -1278,7 +1306,9 @@ impl<'a> Renderer<'a> {
             self.event_list(&citing.into_iter().collect::<Vec<_>>()),
         );
         let related = match ix.chronology_position[i] {
-            Some(pos) => self.related_articles(&r.themes, &r.entities, pos, &[i]),
+            Some(pos) => {
+                self.related_articles(&self.tags.records[i].0, &self.tags.records[i].1, pos, &[i])
+            }
             None => Vec::new(),
         };
         ctx.insert_value("related", self.article_list(&related));
@@ -1323,8 +1353,12 @@ impl<'a> Renderer<'a> {
         ctx.insert("event", &view);
         ctx.insert_value("related", related);
         let (cited, around) = self.event_neighbourhood(e);
-        let related_articles =
-            self.related_articles(&event.themes, &event.entities, around, &cited);
+        let related_articles = self.related_articles(
+            &self.tags.of(&event.themes),
+            &self.tags.of(&event.entities),
+            around,
+            &cited,
+        );
         ctx.insert_value("related_articles", self.article_list(&related_articles));
         self.page(
             format!("events/{}/index.html", event.slug),
@@ -1376,15 +1410,15 @@ impl<'a> Renderer<'a> {
 
     /// Articles sharing entities or themes, near in time: around the
     /// article itself in the chronology, or around the event's month.
+    /// `themes` and `entities` as [`Tags`] ids.
     fn related_articles(
         &self,
-        themes: &[String],
-        entities: &[String],
+        themes: &[u32],
+        entities: &[u32],
         around: usize,
         exclude: &[usize],
     ) -> Vec<usize> {
         let ix = self.index;
-        let (themes, entities) = (self.tags.of(themes), self.tags.of(entities));
         let window = around.saturating_sub(RELATED_WINDOW)
             ..(around + RELATED_WINDOW + 1).min(ix.chronology.len());
         let candidates = window.filter_map(|pos| {
@@ -1394,7 +1428,7 @@ impl<'a> Renderer<'a> {
                 (
                     r,
                     pos.abs_diff(around),
-                    overlap(&themes, &entities, other_themes, other_entities),
+                    overlap(themes, entities, other_themes, other_entities),
                 )
             })
         });
