@@ -96,7 +96,7 @@ impl Annotator<'_> {
                 self.build_event(p, slug, &articles, &event_slugs, &theme_slugs, diagnostics)
             })
             .collect();
-        events.sort_by(|a, b| (a.partial_date(), &a.id).cmp(&(b.partial_date(), &b.id)));
+        events.sort_by_cached_key(|e| (e.partial_date(), e.id.clone()));
         events
     }
 
@@ -701,6 +701,7 @@ mod tests {
             note: None,
             added: None,
             fingerprint: String::new(),
+            declared_slug: String::new(),
         }
     }
 

@@ -77,10 +77,8 @@ impl SiteIndex {
         let mut chronology: Vec<usize> = (0..records.len())
             .filter(|&i| records[i].date.is_some())
             .collect();
-        chronology.sort_by(|&a, &b| {
-            (records[a].partial_date(), &records[a].id)
-                .cmp(&(records[b].partial_date(), &records[b].id))
-        });
+        // Dates parsed once, not at every comparison.
+        chronology.sort_by_cached_key(|&i| (records[i].partial_date(), i));
         let undated: Vec<usize> = (0..records.len())
             .filter(|&i| records[i].date.is_none())
             .collect();

@@ -60,7 +60,7 @@ impl Stamp {
 #[derive(Debug, Clone)]
 pub struct CachedArticle {
     pub stamp: Stamp,
-    /// As normalization made it, before slugs were made unique.
+    /// As the last build made it (with the slug unique in its dossier).
     pub record: std::sync::Arc<crate::model::Record>,
     pub diagnostics: Vec<Diagnostic>,
 }

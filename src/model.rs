@@ -166,6 +166,10 @@ pub struct Record {
     /// the normalization settings, it decides whether pages must be redone.
     #[serde(skip)]
     pub fingerprint: String,
+    /// The slug the analyst declared (front matter or sidecar), or empty:
+    /// `slug` is made from it, else from the id, and unique in the dossier.
+    #[serde(skip)]
+    pub declared_slug: String,
 }
 
 impl Record {

@@ -236,9 +236,17 @@ impl Normalizer {
             records.push(cached.record.clone());
             entries.insert(cached.record.id.clone(), cached);
         }
-        cache.entries = entries;
         records.sort_by(|a, b| a.id.cmp(&b.id));
         assign_unique_slugs_shared(&mut records);
+        // The cache keeps the records as this build made them: slugs are
+        // made from the declared slug or the id, never from `slug`, so the
+        // next build copies only the records whose slug it changes.
+        for r in &records {
+            if let Some(entry) = entries.get_mut(&r.id) {
+                entry.record = r.clone();
+            }
+        }
+        cache.entries = entries;
         records
     }
 
@@ -444,6 +452,7 @@ impl Normalizer {
         Some(Record {
             id: article.id.clone(),
             slug: meta.slug.clone().unwrap_or_default(),
+            declared_slug: meta.slug.clone().unwrap_or_default(),
             title,
             title_en: meta.title_en,
             date: date.as_ref().map(PartialDate::iso),
@@ -839,16 +848,16 @@ fn clean_title(title: &str) -> String {
 /// ASCII slug; empty slugs (punctuation-only) fall back to `article`, and
 /// collisions get `-2`, `-3`… in id order.
 pub fn assign_unique_slugs(records: &mut [Record]) {
-    let slugs = unique_slugs(records.iter());
+    let slugs = unique_slugs(records.iter(), base_slug);
     for (record, slug) in records.iter_mut().zip(slugs) {
         record.slug = slug;
     }
 }
 
 /// As [`assign_unique_slugs`]; a record is copied only if its slug changes
-/// (the preview server's cache keeps the one normalization made).
+/// (the preview server's cache shares the records of the last build).
 pub fn assign_unique_slugs_shared(records: &mut [Arc<Record>]) {
-    let slugs = unique_slugs(records.iter().map(|r| &**r));
+    let slugs = unique_slugs(records.iter().map(|r| &**r), base_slug);
     for (record, slug) in records.iter_mut().zip(slugs) {
         if record.slug != slug {
             Arc::make_mut(record).slug = slug;
@@ -857,21 +866,19 @@ pub fn assign_unique_slugs_shared(records: &mut [Arc<Record>]) {
 }
 
 /// The slug of each record, unique, in order.
-fn unique_slugs<'r>(records: impl Iterator<Item = &'r Record>) -> Vec<String> {
+fn unique_slugs<'r>(
+    records: impl Iterator<Item = &'r Record>,
+    base_of: impl Fn(&str) -> String,
+) -> Vec<String> {
     let mut used: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for record in records {
-        let wanted = if record.slug.is_empty() {
+        let wanted = if record.declared_slug.is_empty() {
             &record.id
         } else {
-            &record.slug
+            &record.declared_slug
         };
-        let mut base = slug::slugify(wanted);
-        if base.is_empty() {
-            base = "article".to_string();
-        }
-        base.truncate(80);
-        let base = base.trim_end_matches('-').to_string();
+        let base = base_of(wanted);
         let mut candidate = base.clone();
         let mut n = 2;
         while !used.insert(candidate.clone()) {
@@ -881,6 +888,16 @@ fn unique_slugs<'r>(records: impl Iterator<Item = &'r Record>) -> Vec<String> {
         out.push(candidate);
     }
     out
+}
+
+/// The URL-safe form of a wanted slug, before it is made unique.
+fn base_slug(wanted: &str) -> String {
+    let mut base = slug::slugify(wanted);
+    if base.is_empty() {
+        base = "article".to_string();
+    }
+    base.truncate(80);
+    base.trim_end_matches('-').to_string()
 }
 
 #[cfg(test)]
@@ -1161,6 +1178,7 @@ mod tests {
                     )
                     .unwrap();
                 r.slug.clear();
+                r.declared_slug.clear();
                 r
             })
             .collect();
@@ -1295,7 +1313,7 @@ mod properties {
                 .map(|(id, slug)| {
                     let mut r = template.clone();
                     r.id = id.clone();
-                    r.slug = slug.clone().unwrap_or_default();
+                    r.declared_slug = slug.clone().unwrap_or_default();
                     r
                 })
                 .collect();

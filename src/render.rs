@@ -388,12 +388,21 @@ impl<'a> Renderer<'a> {
         for ((record, _), citations) in &index.cited_by {
             cited[*record] += citations.len();
         }
-        renderer.article_cards = (0..index.records.len())
-            .map(|i| renderer.make_article_card(i, cited[i]))
-            .collect();
-        renderer.event_cards = (0..index.events.len())
-            .map(|i| renderer.make_event_card(i))
-            .collect();
+        let (article_cards, event_cards) = rayon::join(
+            || {
+                (0..index.records.len())
+                    .into_par_iter()
+                    .map(|i| renderer.make_article_card(i, cited[i]))
+                    .collect()
+            },
+            || {
+                (0..index.events.len())
+                    .into_par_iter()
+                    .map(|i| renderer.make_event_card(i))
+                    .collect()
+            },
+        );
+        (renderer.article_cards, renderer.event_cards) = (article_cards, event_cards);
         renderer.keys = renderer.make_keys(theme);
         let (articles, events) = rayon::join(
             || {

@@ -1540,6 +1540,7 @@ mod tests {
             note: None,
             added: None,
             fingerprint: String::new(),
+            declared_slug: String::new(),
         }
     }
 

@@ -33,6 +33,7 @@ fn record(id: &str, slug: &str) -> Record {
         note: None,
         added: None,
         fingerprint: String::new(),
+        declared_slug: slug.into(),
     }
 }
 
