@@ -115,8 +115,12 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
 /// parallel, still readable and diffable line by line. The lines go to the
 /// sink as parts, never joined into one buffer (records.json is the size of
 /// the whole dossier).
-/// `memo_key` gives the key an item's line is kept under between builds,
-/// if any.
+/// Items serialized and written this many at a time: the whole file is
+/// never in memory (records.json is the size of the dossier's text).
+const STREAM_CHUNK: usize = 1024;
+
+/// Streams a JSON array with one element a line. `memo_key` gives the key
+/// an item's line is kept under between builds, if any.
 fn put_json_lines<T: serde::Serialize + Sync>(
     sink: &dyn Sink,
     path: &str,
@@ -124,8 +128,37 @@ fn put_json_lines<T: serde::Serialize + Sync>(
     memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
     memo: &Memo,
 ) -> std::io::Result<()> {
-    let parts = json_lines(items, memo_key, memo)?;
-    sink.put_parts(path, &parts.iter().map(|p| p.as_ref()).collect::<Vec<_>>())
+    use rayon::prelude::*;
+    sink.put_stream(path, &mut |out| {
+        out.write_all(b"[\n")?;
+        for (c, chunk) in items.chunks(STREAM_CHUNK).enumerate() {
+            let first = c * STREAM_CHUNK;
+            let lines: Vec<Arc<Result<Vec<u8>, String>>> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(j, item)| {
+                    let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
+                    match memo_key(first + j) {
+                        Some((kind, key)) => memo.get_or(kind, key, make),
+                        None => Arc::new(make()),
+                    }
+                })
+                .collect();
+            for (j, line) in lines.iter().enumerate() {
+                let line = line
+                    .as_ref()
+                    .as_ref()
+                    .map_err(|e| std::io::Error::other(e.clone()))?;
+                out.write_all(line)?;
+                out.write_all(if first + j + 1 < items.len() {
+                    b",\n"
+                } else {
+                    b"\n"
+                })?;
+            }
+        }
+        out.write_all(b"]\n")
+    })
 }
 
 /// The parts of a JSON array with one element a line.

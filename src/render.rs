@@ -28,6 +28,18 @@ pub trait Sink: Sync {
         self.put(path, &parts.concat())
     }
 
+    /// A file written by `write` as it is made: the whole-dossier exports,
+    /// so that they are never held in memory at once.
+    fn put_stream(
+        &self,
+        path: &str,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        write(&mut bytes)?;
+        self.put(path, &bytes)
+    }
+
     /// A page rendered from inputs that hash to `key`.
     fn put_keyed(&self, path: &str, bytes: &[u8], _key: &str) -> std::io::Result<()> {
         self.put(path, bytes)

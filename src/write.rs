@@ -376,13 +376,7 @@ impl Staging {
         }
         // Files may be shared (hard links) between generations: never write
         // into one; put a new file in its place.
-        let temp = target.with_file_name(format!(
-            ".{}.dossier-new",
-            target
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        ));
+        let temp = temp_beside(&target);
         let _ = fs::remove_file(&temp);
         if in_live && fs::hard_link(&live_file, &temp).is_ok() {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -397,6 +391,92 @@ impl Staging {
             .insert(rel.to_string(), hash);
         Ok(())
     }
+}
+
+impl Staging {
+    /// As [`Staging::place`] for a file written as it is made: into a new
+    /// file beside its place, hashed on the way; then kept, or dropped for
+    /// the copy the spare or the live site already has.
+    fn place_stream(
+        &self,
+        rel: &str,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let target = self.spare.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let temp = temp_beside(&target);
+        let _ = fs::remove_file(&temp);
+        let written = (|| {
+            let mut out = Hashing {
+                inner: std::io::BufWriter::new(File::create_new(&temp)?),
+                hasher: blake3::Hasher::new(),
+            };
+            write(&mut out)?;
+            out.inner.flush()?;
+            Ok::<_, io::Error>(out.hasher.finalize().to_hex()[..32].to_string())
+        })();
+        let hash = match written {
+            Ok(hash) => hash,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let known = |manifest: Option<&Manifest>| manifest.and_then(|m| m.get(rel)) == Some(&hash);
+        let in_spare = known(Some(
+            &*self
+                .spare_manifest
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        ));
+        if in_spare || known(self.live.as_ref()) {
+            // Bytes the output has already: that file is kept (its mtime too).
+            let _ = fs::remove_file(&temp);
+            return self.place(rel, None, Some(&hash));
+        }
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string());
+        fs::rename(&temp, &target)?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        self.spare_manifest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string(), hash);
+        Ok(())
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The temporary name a new file gets beside `target` before it replaces it.
+fn temp_beside(target: &Path) -> PathBuf {
+    target.with_file_name(format!(
+        ".{}.dossier-new",
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ))
 }
 
 fn write_state(path: &Path, state: &State) -> io::Result<()> {
@@ -437,6 +517,15 @@ impl Sink for Staging {
     fn put_parts(&self, path: &str, parts: &[&[u8]]) -> io::Result<()> {
         safe_relative(path)?;
         self.place(path, Some(parts), None)
+    }
+
+    fn put_stream(
+        &self,
+        path: &str,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        safe_relative(path)?;
+        self.place_stream(path, write)
     }
 
     fn put_keyed(&self, path: &str, bytes: &[u8], key: &str) -> io::Result<()> {
@@ -492,6 +581,15 @@ pub struct Discard;
 impl Sink for Discard {
     fn put(&self, path: &str, _bytes: &[u8]) -> io::Result<()> {
         safe_relative(path).map(|_| ())
+    }
+
+    fn put_stream(
+        &self,
+        path: &str,
+        write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        safe_relative(path)?;
+        write(&mut io::sink())
     }
 
     fn put_parts(&self, path: &str, _parts: &[&[u8]]) -> io::Result<()> {
@@ -635,6 +733,71 @@ mod tests {
                 "public"
             ]
         );
+    }
+
+    #[test]
+    fn streamed_files_are_kept_when_their_bytes_are_and_leave_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("public");
+        let stream = |s: &Staging, path: &str, parts: &[&str]| {
+            s.put_stream(path, &mut |w| {
+                parts.iter().try_for_each(|p| w.write_all(p.as_bytes()))
+            })
+            .unwrap()
+        };
+        let s = Staging::begin(&out).unwrap();
+        stream(&s, "data/big.json", &["[\n", "1", "]\n"]);
+        stream(&s, "data/other.json", &["x"]);
+        assert_eq!((s.written(), s.unchanged()), (2, 0));
+        s.commit().unwrap();
+        assert_eq!(fs::read(out.join("data/big.json")).unwrap(), b"[\n1]\n");
+        let before = fs::metadata(out.join("data/big.json"))
+            .unwrap()
+            .modified()
+            .unwrap();
+
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        for round in 0..2 {
+            // Round 0: the spare is empty; round 1: it holds the first site.
+            let s = Staging::begin(&out).unwrap();
+            stream(&s, "data/big.json", &["[\n1", "]\n"]);
+            stream(&s, "data/other.json", &["y", &round.to_string()]);
+            assert_eq!((s.written(), s.unchanged()), (1, 1), "round {round}");
+            s.commit().unwrap();
+            assert_eq!(
+                fs::metadata(out.join("data/big.json"))
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+                before
+            );
+            assert_eq!(
+                fs::read_to_string(out.join("data/other.json")).unwrap(),
+                format!("y{round}")
+            );
+        }
+        let spare = tmp.path().join(".public.dossier-spare/data");
+        for dir in [out.join("data"), spare] {
+            for entry in fs::read_dir(dir).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                assert!(!name.ends_with(".dossier-new"), "left {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_stream_leaves_no_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("public");
+        let s = Staging::begin(&out).unwrap();
+        let err = s.put_stream("data/big.json", &mut |w| {
+            w.write_all(b"[")?;
+            Err(io::Error::other("serializer failed"))
+        });
+        assert!(err.is_err());
+        let spare = tmp.path().join(".public.dossier-spare/data");
+        assert_eq!(fs::read_dir(spare).unwrap().count(), 0);
+        s.abort();
     }
 
     #[test]
