@@ -288,7 +288,7 @@ fn render_into(
             }
             let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
             whole_site(sink, &search_dir, &site_key, || {
-                crate::search::write_index(&prepared.index, sink, memo)
+                crate::search::write_index(&prepared.index, sink, memo, &renderer.global_key())
             })
         })
     };

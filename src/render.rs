@@ -597,6 +597,12 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// The digest of the templates, configuration, taxonomies and this
+    /// program: what every page's key starts from.
+    pub fn global_key(&self) -> [u8; 32] {
+        self.keys.global
+    }
+
     /// The key of the whole site: for what covers all of it (data exports,
     /// the search index).
     pub fn site_key(&self) -> String {

@@ -311,14 +311,18 @@ impl<'a> Documents<'a> {
     /// nearest to how many of the kind's average size make
     /// [`FRAGMENT_BYTES`] (a power of two, so that it seldom changes as
     /// documents come: when it does, the kind's files are all rewritten).
-    fn blocks(&self) -> (Vec<Block>, [usize; 3]) {
+    fn blocks(&self, memo: &Memo, keys: &[memo::Key]) -> (Vec<Block>, [usize; 3]) {
         let mut blocks = Vec::new();
         let mut sizes = [1; 3];
         let mut first = 0;
         for (i, (kind, count)) in self.counts().into_iter().enumerate() {
             let bytes: usize = (first..first + count)
                 .into_par_iter()
-                .map(|n| self.get(n).size())
+                .map(|n| {
+                    let url = self.url(n);
+                    let key = memo::key(&[&keys[n], url.as_bytes()]);
+                    *memo.get_or("search-size", key, || self.get(n).size())
+                })
                 .sum();
             let average = (bytes / count.max(1)).max(1);
             let size = match count {
@@ -340,31 +344,21 @@ impl<'a> Documents<'a> {
         (blocks, sizes)
     }
 
-    /// With a memo on, each document's key: a digest of everything its
-    /// analysis is made from (a record's text is a function of its
-    /// fingerprint and the normalization settings, which cover the
-    /// taxonomies; an event's of the event and the languages it quotes).
-    fn keys(&self, memo: &Memo) -> Vec<Option<memo::Key>> {
+    /// Each document's key: a digest of everything its analysis and its
+    /// fragment, but for its URL, are made from (a record's text is a
+    /// function of its fingerprint and the normalization settings, which
+    /// cover the taxonomies; an event's of the event and the languages it
+    /// quotes).
+    fn keys(&self) -> Vec<memo::Key> {
         let ix = self.index;
-        let total: usize = self.counts().iter().map(|(_, n)| n).sum();
-        if !memo.is_on() {
-            return vec![None; total];
-        }
         let language = ix.config.language.as_bytes();
-        let mut keys: Vec<Option<memo::Key>> = ix
+        let mut keys: Vec<memo::Key> = ix
             .entities
             .iter()
-            .map(|e| {
-                Some(memo::key(&[
-                    b"entity",
-                    &ix.settings,
-                    language,
-                    e.slug.as_bytes(),
-                ]))
-            })
+            .map(|e| memo::key(&[b"entity", &ix.settings, language, e.slug.as_bytes()]))
             .collect();
         keys.par_extend(ix.events.par_iter().map(|e| {
-            let json = serde_json::to_vec(e).ok()?;
+            let json = serde_json::to_vec(e).unwrap_or_default();
             let quoted: Vec<&[u8]> = e
                 .citations
                 .iter()
@@ -374,16 +368,38 @@ impl<'a> Documents<'a> {
                 })
                 .collect();
             let parts = [&[&b"event"[..], &ix.settings, language, &json], &quoted[..]].concat();
-            Some(memo::key(&parts))
+            memo::key(&parts)
         }));
-        keys.par_extend(ix.records.par_iter().map(|r| {
-            Some(memo::key(&[
-                b"article",
-                &ix.settings,
-                r.fingerprint.as_bytes(),
-            ]))
-        }));
+        keys.par_extend(
+            ix.records
+                .par_iter()
+                .map(|r| memo::key(&[b"article", &ix.settings, r.fingerprint.as_bytes()])),
+        );
         keys
+    }
+
+    /// Document `n`'s URL below the base, without making the document.
+    fn url(&self, n: usize) -> String {
+        let ix = self.index;
+        let (entities, events) = (ix.entities.len(), ix.events.len());
+        let url = if n < entities {
+            ix.urls.entity(&ix.entities[n].slug)
+        } else if n < entities + events {
+            ix.urls.event(&ix.events[n - entities].slug)
+        } else {
+            ix.urls.article(&ix.records[n - entities - events].slug)
+        };
+        below_base(ix, &url)
+    }
+
+    /// Document `n`'s language, without making the document.
+    fn language(&self, n: usize) -> &'a str {
+        let ix = self.index;
+        let first_article = ix.entities.len() + ix.events.len();
+        match n.checked_sub(first_article) {
+            Some(r) => &ix.records[r].language,
+            None => &ix.config.language,
+        }
     }
 
     /// Document `n`.
@@ -902,15 +918,15 @@ struct Meta<'a> {
     lengths: Vec<u32>,
 }
 
-/// Puts a file below `search-index/`.
-type Put<'s> = dyn Fn(&str, &[u8]) -> Result<(), Diagnostic> + Sync + 's;
-
 /// Builds the search index and puts its files into `sink` under
 /// `search-index/`. Returns the number of files written.
+/// `salt` names the program and templates: with a block's documents, it
+/// is the key a fragment file is kept under from one build to the next.
 pub fn write_index(
     index: &SiteIndex,
     sink: &dyn Sink,
     memo: &Memo,
+    salt: &[u8],
 ) -> Result<usize, Vec<Diagnostic>> {
     let put = |path: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
         let path = format!("{BUNDLE_DIR}/{path}");
@@ -920,10 +936,18 @@ pub fn write_index(
         })
     };
     let documents = Documents { index };
-    let (blocks, block_sizes) = documents.blocks();
+    let keys = documents.keys();
+    let (blocks, block_sizes) = documents.blocks(memo, &keys);
     let vocabulary = memo.get_or("search-vocabulary", memo::key(&[]), Vocabulary::new);
-    let keys = documents.keys(memo);
-    let merged = analyse_all(&documents, &blocks, &put, &vocabulary, memo, &keys)?;
+    let context = BlockContext {
+        documents: &documents,
+        vocabulary: &vocabulary,
+        sink,
+        memo,
+        keys: &keys,
+        salt,
+    };
+    let merged = analyse_all(&context, &blocks)?;
 
     // The vocabulary and the postings, sorted, cut into shards by prefix.
     let Merged {
@@ -1010,12 +1034,8 @@ fn unserializable(e: impl std::fmt::Display) -> Diagnostic {
 /// blocks' fragments; merges the postings of a chunk of blocks while the
 /// next chunk is analysed.
 fn analyse_all<'a>(
-    documents: &Documents<'a>,
+    context: &BlockContext<'a, '_>,
     blocks: &[Block],
-    put: &Put,
-    vocabulary: &Vocabulary,
-    memo: &Memo,
-    keys: &[Option<memo::Key>],
 ) -> Result<Merged<'a>, Vec<Diagnostic>> {
     let mut chunks: Vec<&[Block]> = Vec::new();
     let mut rest = blocks;
@@ -1039,7 +1059,7 @@ fn analyse_all<'a>(
             || {
                 chunk
                     .par_iter()
-                    .map(|block| write_block(documents, block, vocabulary, put, memo, keys))
+                    .map(|block| write_block(context, block))
                     .collect()
             },
             || pending.take().map_or(Ok(()), |a| merged.add(a)),
@@ -1053,65 +1073,88 @@ fn analyse_all<'a>(
     Ok(merged)
 }
 
+/// What every block is analysed and written with.
+struct BlockContext<'a, 's> {
+    documents: &'s Documents<'a>,
+    vocabulary: &'s Vocabulary,
+    sink: &'s dyn Sink,
+    memo: &'s Memo,
+    /// By document: see [`Documents::keys`].
+    keys: &'s [memo::Key],
+    salt: &'s [u8],
+}
+
 /// The analyses of a block's documents (from the first on), and their languages.
 type Analysed<'a> = Result<(usize, Vec<(Arc<Analysis>, &'a str)>), Diagnostic>;
 
-/// Analyses a block of documents and writes their fragments' file. With a
-/// memo, a document whose key an earlier build met is not analysed again,
-/// and a block whose documents all are is not serialized again.
-fn write_block<'a>(
-    documents: &Documents<'a>,
-    block: &Block,
-    vocabulary: &Vocabulary,
-    put: &Put,
-    memo: &Memo,
-    keys: &[Option<memo::Key>],
-) -> Analysed<'a> {
-    let docs: Vec<Document> = block.docs.clone().map(|n| documents.get(n)).collect();
-    let analysed: Vec<Arc<Analysis>> = docs
-        .iter()
-        .zip(&keys[block.docs.clone()])
-        .map(|(doc, key)| match key {
-            Some(key) => memo.get_or("search-analysis", *key, || analyse(doc, vocabulary)),
-            None => Arc::new(analyse(doc, vocabulary)),
-        })
+/// Analyses a block of documents and writes their fragments' file. A
+/// document is made only when needed: a memo (`dossier serve`) keeps the
+/// analyses of documents whose key an earlier build met, and a fragment
+/// file whose key the live site's file was written from is kept as it is.
+fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a> {
+    let BlockContext {
+        documents,
+        vocabulary,
+        sink,
+        memo,
+        keys,
+        salt,
+    } = context;
+    let made: Vec<std::cell::OnceCell<Document>> =
+        block.docs.clone().map(|_| Default::default()).collect();
+    let doc = |i: usize| made[i].get_or_init(|| documents.get(block.docs.start + i));
+    let analysed: Vec<Arc<Analysis>> = block
+        .docs
+        .clone()
+        .enumerate()
+        .map(|(i, n)| memo.get_or("search-analysis", keys[n], || analyse(doc(i), vocabulary)))
         .collect();
-    let serialize = || {
-        let fragments: Vec<Fragment> = docs
-            .iter()
-            .zip(&analysed)
-            .map(|(doc, analysis)| Fragment {
-                url: &doc.url,
-                kind: doc.kind.name(),
-                title: doc.title,
-                date: doc.date,
-                language: doc.language,
-                paragraphs: doc
-                    .paragraphs
-                    .iter()
-                    .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
-                    .collect(),
-                aliases: &analysis.aliases,
-            })
-            .collect();
-        serde_json::to_vec(&fragments).map_err(|e| e.to_string())
+
+    let path = format!(
+        "{BUNDLE_DIR}/docs/{}/{}.json",
+        block.kind.name(),
+        block.file
+    );
+    let mut parts: Vec<Vec<u8>> = vec![salt.to_vec(), block.kind.name().into()];
+    for n in block.docs.clone() {
+        parts.push(keys[n].to_vec());
+        parts.push(documents.url(n).into_bytes());
+    }
+    let key = memo::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let io_error = |e: std::io::Error| {
+        Diagnostic::error(&path, None, format!("cannot write: {e}"))
+            .with_hint("check that the output folder is writable and the disk is not full")
     };
-    let block_key: Option<Vec<&[u8]>> = keys[block.docs.clone()]
-        .iter()
-        .zip(&docs)
-        .map(|(key, doc)| key.as_ref().map(|k| [&k[..], doc.url.as_bytes()]))
-        .collect::<Option<Vec<[&[u8]; 2]>>>()
-        .map(|parts| parts.concat());
-    let bytes = match block_key {
-        Some(parts) => memo.get_or("search-fragments", memo::key(&parts), serialize),
-        None => Arc::new(serialize()),
-    };
-    let bytes = bytes.as_ref().as_ref().map_err(unserializable)?;
-    put(
-        &format!("docs/{}/{}.json", block.kind.name(), block.file),
-        bytes,
-    )?;
-    let languages = docs.iter().map(|d| d.language);
+    if !sink.reuse(&path, &hex).map_err(io_error)? {
+        let serialize = || {
+            let fragments: Vec<Fragment> = analysed
+                .iter()
+                .enumerate()
+                .map(|(i, analysis)| {
+                    let doc = doc(i);
+                    Fragment {
+                        url: &doc.url,
+                        kind: doc.kind.name(),
+                        title: doc.title,
+                        date: doc.date,
+                        language: doc.language,
+                        paragraphs: doc
+                            .paragraphs
+                            .iter()
+                            .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
+                            .collect(),
+                        aliases: &analysis.aliases,
+                    }
+                })
+                .collect();
+            serde_json::to_vec(&fragments).map_err(|e| e.to_string())
+        };
+        let bytes = memo.get_or("search-fragments", key, serialize);
+        let bytes = bytes.as_ref().as_ref().map_err(unserializable)?;
+        sink.put_keyed(&path, bytes, &hex).map_err(io_error)?;
+    }
+    let languages = block.docs.clone().map(|n| documents.language(n));
     Ok((
         block.docs.start,
         analysed.into_iter().zip(languages).collect(),
@@ -1580,7 +1623,7 @@ mod tests {
 
     fn files(index: &SiteIndex) -> BTreeMap<String, Vec<u8>> {
         let memory = Memory::default();
-        let n = write_index(index, &memory, &Memo::off()).expect("index");
+        let n = write_index(index, &memory, &Memo::off(), b"test").expect("index");
         let files = memory.0.into_inner().unwrap();
         assert_eq!(n, files.len());
         files
