@@ -7,10 +7,12 @@
 
 For each N it generates a dossier with ../shared/bench/gen_corpus.py (cached
 in --work), then measures with GNU time:
-  - a full build into an empty output (--repeat times, median shown): wall,
+  - a full build into an empty output, without the article cache
+    (--repeat times, median shown): wall,
     CPU (user+sys), peak memory, files written, and the time of each stage
     (dossier build --timings);
-  - a rebuild with nothing changed;
+  - a rebuild with nothing changed (it reads the records the full build
+    left in ROOT/.dossier-cache/);
   - `dossier build` after one new article (a copy of another, under a new name);
   - `dossier serve` rebuilding after one new article, as it reports it;
   - with --hugo, `hugo --quiet` on the same articles (gen_corpus --formats hugo),
@@ -82,6 +84,8 @@ def bench(n, args):
     runs = []
     for _ in range(args.repeat if n < 100_000 else 1):
         shutil.rmtree(out_parent, ignore_errors=True)
+        # A clean build: without the article cache an earlier build left.
+        shutil.rmtree(os.path.join(root, ".dossier-cache"), ignore_errors=True)
         os.makedirs(out_parent)
         runs.append(timed(build))
     runs.sort(key=lambda r: r[0])

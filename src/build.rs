@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::annotate::Annotator;
+use crate::cache;
 use crate::config::Config;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::export;
@@ -337,9 +338,17 @@ pub fn build_with_cache(
     cache: Option<&mut BuildCache>,
 ) -> Result<BuildReport, Vec<Diagnostic>> {
     let off = Memo::off();
-    let (articles, memo) = match cache {
-        Some(cache) => (Some(&mut cache.articles), &cache.memo),
-        None => (None, &off),
+    // Without a cache of this process, the one the last build left on disk.
+    let mut from_disk = match cache {
+        Some(_) => None,
+        None => Config::load(&options.root)
+            .ok()
+            .map(|config| cache::read(&options.root, &load::settings_of(&options.root, &config))),
+    };
+    let (articles, memo) = match (cache, from_disk.as_mut()) {
+        (Some(cache), _) => (Some(&mut cache.articles), &cache.memo),
+        (None, Some((articles, _))) => (Some(articles), &off),
+        (None, None) => (None, &off),
     };
     let start = Instant::now();
     let output = options.output();
@@ -358,7 +367,18 @@ pub fn build_with_cache(
             ),
         ]
     })?;
-    let (files, render_time, render_parts) = match render_into(&prepared, &staging, true, memo) {
+    // The records are final once prepared: the cache on disk is written
+    // beside the rendering. It only ever saves work: a build that cannot
+    // write it is still whole.
+    let (rendered, _) = rayon::join(
+        || render_into(&prepared, &staging, true, memo),
+        || {
+            from_disk
+                .as_ref()
+                .map(|(articles, on_disk)| cache::write(&options.root, articles, on_disk))
+        },
+    );
+    let (files, render_time, render_parts) = match rendered {
         Ok(result) => result,
         Err(mut errors) => {
             staging.abort();

@@ -10,6 +10,7 @@
 pub mod add;
 pub mod annotate;
 pub mod build;
+pub mod cache;
 pub mod config;
 pub mod diagnostics;
 pub mod export;

@@ -36,7 +36,7 @@ pub struct SourceText {
 
 /// Size and modification time of an article and its sidecar: if neither
 /// changed, neither did the record (the preview server's cache relies on it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
     article: Option<(u64, std::time::SystemTime)>,
     sidecar: Option<(u64, std::time::SystemTime)>,

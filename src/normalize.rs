@@ -226,27 +226,27 @@ impl Normalizer {
                     })
                 })
                 .collect();
-        let mut entries = std::collections::HashMap::new();
-        let mut records = Vec::new();
-        for cached in std::mem::take(&mut content.reused)
-            .into_iter()
-            .chain(fresh.into_iter().map(|(c, _)| c))
-        {
-            diagnostics.extend(cached.diagnostics.iter().cloned());
-            records.push(cached.record.clone());
-            entries.insert(cached.record.id.clone(), cached);
-        }
-        records.sort_by(|a, b| a.id.cmp(&b.id));
-        assign_unique_slugs_shared(&mut records);
+        // The old entries go first: records they share with this build's
+        // are then copied by no slug change below.
+        cache.entries.clear();
+        let mut all: Vec<crate::load::CachedArticle> = std::mem::take(&mut content.reused);
+        all.extend(fresh.into_iter().map(|(c, _)| c));
+        all.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         // The cache keeps the records as this build made them: slugs are
-        // made from the declared slug or the id, never from `slug`, so the
-        // next build copies only the records whose slug it changes.
-        for r in &records {
-            if let Some(entry) = entries.get_mut(&r.id) {
-                entry.record = r.clone();
+        // made from the declared slug or the id, never from `slug`, so a
+        // record is copied only when its slug changes.
+        let slugs = unique_slugs(all.iter().map(|c| &*c.record), base_slug);
+        for (cached, slug) in all.iter_mut().zip(slugs) {
+            if cached.record.slug != slug {
+                Arc::make_mut(&mut cached.record).slug = slug;
             }
         }
-        cache.entries = entries;
+        let mut records = Vec::with_capacity(all.len());
+        for cached in all {
+            diagnostics.extend(cached.diagnostics.iter().cloned());
+            records.push(cached.record.clone());
+            cache.entries.insert(cached.record.id.clone(), cached);
+        }
         records
     }
 

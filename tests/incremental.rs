@@ -10,6 +10,8 @@ use common::*;
 fn assert_same_as_clean(d: &Dossier, live: &std::path::Path, step: &str) -> String {
     let report = d.build(live, &[]).assert_ok().stdout.clone();
     let clean = d.out(&format!("clean-{step}"));
+    // Clean: without the article cache the live builds left.
+    let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
     d.build(&clean, &[]).assert_ok();
     let (a, b) = (site_files(live), site_files(&clean));
     let a_paths: Vec<_> = a.keys().collect();
@@ -170,4 +172,114 @@ fn cached_records_give_what_a_clean_build_gives() {
     std::fs::remove_file(d.path("content/articles/undated.txt")).unwrap();
     step("removed", &mut cache);
     assert_eq!(cache.articles.entries.len(), 5);
+}
+
+/// All lines of the cache's shards but their headers.
+fn cached_lines(d: &Dossier) -> Vec<String> {
+    let dir = d.path(".dossier-cache/articles");
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .expect("the cache's folder")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(
+            text.starts_with("{\"format\":1,"),
+            "a header first: {text:.80}"
+        );
+        lines.extend(text.lines().skip(1).map(str::to_string));
+    }
+    lines.sort();
+    lines
+}
+
+/// `dossier build` keeps its records in `.dossier-cache/` and re-reads only
+/// the articles whose files changed; a cache from another program, other
+/// settings or a damaged one is ignored.
+#[test]
+fn build_reuses_the_records_it_left_on_disk() {
+    let d = Dossier::example();
+    let live = d.out("live");
+    d.build(&live, &[]).assert_ok();
+    let lines = cached_lines(&d);
+    assert_eq!(lines.len(), 5, "one line an article");
+
+    // The cache is read: a record planted in it (its article's file
+    // unchanged) is what the next build shows.
+    let seed = "000_8efa8f5a46d18ba7";
+    let title = read_json(&live.join("data/records.json"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == seed)
+        .unwrap()["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shards = d.path(".dossier-cache/articles");
+    let planted = std::fs::read_dir(&shards)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(&title))
+        .unwrap();
+    let text = std::fs::read_to_string(&planted).unwrap();
+    let field = format!("\"title\":{}", serde_json::to_string(&title).unwrap());
+    assert!(text.contains(&field));
+    std::fs::write(
+        &planted,
+        text.replacen(&field, "\"title\":\"Planted in the cache\"", 1),
+    )
+    .unwrap();
+    // (Into a new folder: the live one would keep its pages, whose keys
+    // did not change.)
+    let fresh = d.out("fresh");
+    d.build(&fresh, &[]).assert_ok();
+    let planted_title = records(&fresh)[seed]["title"].clone();
+    assert_eq!(
+        planted_title, "Planted in the cache",
+        "the cached record was not used"
+    );
+
+    // Its article edited (a new stamp): re-read, and the cache follows.
+    let sidecar = format!("content/articles/{seed}.toml");
+    let text = d.read(&sidecar);
+    d.write(&sidecar, format!("{text}\nnote = \"re-read\"\n"));
+    assert_same_as_clean(&d, &live, "edited");
+    assert!(cached_lines(&d).iter().any(|l| l.contains("re-read")));
+    assert!(!cached_lines(&d).iter().any(|l| l.contains("Planted")));
+
+    // Damaged or foreign shards are ignored, and rewritten.
+    for entry in std::fs::read_dir(&shards).unwrap().flatten() {
+        let path = entry.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let damaged = if path.ends_with("00.jsonl") {
+            "not json\n".to_string()
+        } else {
+            text.replacen("\"program\":\"dossier", "\"program\":\"other", 1)
+        };
+        std::fs::write(&path, damaged).unwrap();
+    }
+    std::fs::write(
+        d.path("content/articles/000_8efa8f5a46d18ba7.toml"),
+        d.read("content/articles/000_8efa8f5a46d18ba7.toml"),
+    )
+    .unwrap();
+    assert_same_as_clean(&d, &live, "foreign cache");
+    assert_eq!(cached_lines(&d).len(), 5);
+
+    // A removed article leaves the cache.
+    std::fs::remove_file(d.path("content/articles/002_a3637277b07c1ceb.txt")).unwrap();
+    let _ = std::fs::remove_file(d.path("content/articles/002_a3637277b07c1ceb.toml"));
+    let events = std::fs::read_dir(d.path("content/events")).unwrap();
+    for e in events.flatten() {
+        if std::fs::read_to_string(e.path())
+            .unwrap()
+            .contains("002_a3637277b07c1ceb")
+        {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    assert_same_as_clean(&d, &live, "removed");
+    assert_eq!(cached_lines(&d).len(), 4);
 }

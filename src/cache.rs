@@ -1,0 +1,220 @@
+//! The article cache on disk, `ROOT/.dossier-cache/` (git-ignored): the
+//! records of the last build, so that `dossier build` re-reads and
+//! re-normalizes only the articles whose files changed since.
+//!
+//! Records are spread over [`SHARDS`] files by a hash of their id, one
+//! JSON object a line after a header naming the program and the
+//! normalization settings they were made with; a build rewrites only the
+//! shards whose articles changed. Anything unreadable, from another
+//! program or other settings is ignored: the cache can only save work,
+//! never change what is built (the output is a function of the content).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostics::Diagnostic;
+use crate::load::{ArticleCache, CachedArticle, Stamp};
+use crate::model::Record;
+
+pub const CACHE_DIR: &str = ".dossier-cache";
+
+/// Shard files: a new article rewrites about 1/SHARDS of the cache.
+const SHARDS: usize = 64;
+
+/// The cache format's version: part of every shard's header.
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct Header {
+    format: u32,
+    program: String,
+    settings: String,
+}
+
+/// One article's line.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    id: String,
+    stamp: Stamp,
+    /// `Record` does not serialize these two.
+    fingerprint: String,
+    declared_slug: String,
+    record: Record,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// What was read from disk, to tell which shards a build changed.
+#[derive(Debug, Default)]
+pub struct OnDisk {
+    header: Option<(String, String)>,
+    /// id -> the stamp its line has.
+    stamps: HashMap<String, Stamp>,
+}
+
+fn shard_of(id: &str) -> usize {
+    blake3::hash(id.as_bytes()).as_bytes()[0] as usize % SHARDS
+}
+
+fn shard_path(root: &Path, shard: usize) -> PathBuf {
+    root.join(CACHE_DIR)
+        .join("articles")
+        .join(format!("{shard:02x}.jsonl"))
+}
+
+/// This program, as far as a cache can tell: another build of dossier may
+/// normalize differently.
+pub fn program() -> String {
+    let mut id = format!("dossier {}", env!("CARGO_PKG_VERSION"));
+    if let Ok(meta) = std::env::current_exe().and_then(fs::metadata) {
+        id.push_str(&format!(" {}", meta.len()));
+        if let Ok(modified) = meta.modified() {
+            id.push_str(&format!(" {modified:?}"));
+        }
+    }
+    id
+}
+
+/// The cache the last build left, for these settings (as
+/// [`crate::load::settings_of`] gives them); empty when there is none.
+pub fn read(root: &Path, settings: &str) -> (ArticleCache, OnDisk) {
+    let want = Header {
+        format: FORMAT,
+        program: program(),
+        settings: settings.to_string(),
+    };
+    let shards: Vec<Vec<Line>> = (0..SHARDS)
+        .into_par_iter()
+        .map(|shard| read_shard(&shard_path(root, shard), &want).unwrap_or_default())
+        .collect();
+    let mut cache = ArticleCache {
+        settings: settings.to_string(),
+        entries: HashMap::new(),
+    };
+    let mut on_disk = OnDisk {
+        header: Some((want.program, want.settings)),
+        stamps: HashMap::new(),
+    };
+    for line in shards.into_iter().flatten() {
+        let mut record = line.record;
+        record.fingerprint = line.fingerprint;
+        record.declared_slug = line.declared_slug;
+        on_disk.stamps.insert(line.id.clone(), line.stamp.clone());
+        cache.entries.insert(
+            line.id,
+            CachedArticle {
+                stamp: line.stamp,
+                record: Arc::new(record),
+                diagnostics: line.diagnostics,
+            },
+        );
+    }
+    (cache, on_disk)
+}
+
+/// A shard's lines, if its header is `want`'s; None for a missing,
+/// foreign or damaged shard (a damaged line drops the shard).
+fn read_shard(path: &Path, want: &Header) -> Option<Vec<Line>> {
+    let file = fs::File::open(path).ok()?;
+    let mut lines = io::BufReader::new(file).lines();
+    let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
+    if header != *want {
+        return None;
+    }
+    lines
+        .map(|line| serde_json::from_str(&line.ok()?).ok())
+        .collect()
+}
+
+/// Writes the shards whose articles differ from what `on_disk` read, each
+/// into a new file renamed over the old one (a killed build leaves either).
+pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<()> {
+    let program = program();
+    let same_header = on_disk.header.as_ref() == Some(&(program.clone(), cache.settings.clone()));
+    let mut dirty: HashSet<usize> = HashSet::new();
+    for (id, entry) in &cache.entries {
+        if !same_header || on_disk.stamps.get(id) != Some(&entry.stamp) {
+            dirty.insert(shard_of(id));
+        }
+    }
+    for id in on_disk.stamps.keys() {
+        if !cache.entries.contains_key(id) {
+            dirty.insert(shard_of(id));
+        }
+    }
+    if !same_header {
+        dirty.extend(0..SHARDS);
+    }
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let mut by_shard: Vec<Vec<(&String, &CachedArticle)>> = vec![Vec::new(); SHARDS];
+    for (id, entry) in &cache.entries {
+        by_shard[shard_of(id)].push((id, entry));
+    }
+    fs::create_dir_all(root.join(CACHE_DIR).join("articles"))?;
+    let header = Header {
+        format: FORMAT,
+        program,
+        settings: cache.settings.clone(),
+    };
+    let results: Vec<io::Result<()>> = by_shard
+        .par_iter_mut()
+        .enumerate()
+        .filter(|(shard, _)| dirty.contains(shard))
+        .map(|(shard, entries)| {
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            write_shard(&shard_path(root, shard), &header, entries)
+        })
+        .collect();
+    results.into_iter().collect()
+}
+
+fn write_shard(
+    path: &Path,
+    header: &Header,
+    entries: &[(&String, &CachedArticle)],
+) -> io::Result<()> {
+    let temp = path.with_extension(format!("jsonl.{}.new", std::process::id()));
+    let written = (|| {
+        let mut out = io::BufWriter::new(fs::File::create(&temp)?);
+        serde_json::to_writer(&mut out, header)?;
+        out.write_all(b"\n")?;
+        for (id, entry) in entries {
+            let line = LineRef {
+                id,
+                stamp: &entry.stamp,
+                fingerprint: &entry.record.fingerprint,
+                declared_slug: &entry.record.declared_slug,
+                record: &entry.record,
+                diagnostics: &entry.diagnostics,
+            };
+            serde_json::to_writer(&mut out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    })();
+    match written {
+        Ok(()) => fs::rename(&temp, path),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// [`Line`], borrowed: what is written.
+#[derive(Serialize)]
+struct LineRef<'a> {
+    id: &'a str,
+    stamp: &'a Stamp,
+    fingerprint: &'a str,
+    declared_slug: &'a str,
+    record: &'a Record,
+    diagnostics: &'a [Diagnostic],
+}
