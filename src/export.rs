@@ -66,11 +66,11 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink, memo: &Memo) -> std::io
             .collect();
         let text = |e: std::io::Error| e.to_string();
         Ok([
-            json_lines(&events, |_| None, &Memo::off())
-                .map_err(text)?
-                .iter()
-                .flat_map(|p| p.as_ref().iter().copied())
-                .collect(),
+            {
+                let mut json = Vec::new();
+                write_json_lines(&mut json, &events, &|_| None, &Memo::off()).map_err(text)?;
+                json
+            },
             events_csv(&events).map_err(text)?,
             pretty(&annotations(index)).map_err(text)?,
         ])
@@ -119,8 +119,7 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
 /// never in memory (records.json is the size of the dossier's text).
 const STREAM_CHUNK: usize = 1024;
 
-/// Streams a JSON array with one element a line. `memo_key` gives the key
-/// an item's line is kept under between builds, if any.
+/// Streams a JSON array with one element a line into the file `path`.
 fn put_json_lines<T: serde::Serialize + Sync>(
     sink: &dyn Sink,
     path: &str,
@@ -128,85 +127,49 @@ fn put_json_lines<T: serde::Serialize + Sync>(
     memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
     memo: &Memo,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     sink.put_stream(path, &mut |out| {
-        out.write_all(b"[\n")?;
-        for (c, chunk) in items.chunks(STREAM_CHUNK).enumerate() {
-            let first = c * STREAM_CHUNK;
-            let lines: Vec<Arc<Result<Vec<u8>, String>>> = chunk
-                .par_iter()
-                .enumerate()
-                .map(|(j, item)| {
-                    let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
-                    match memo_key(first + j) {
-                        Some((kind, key)) => memo.get_or(kind, key, make),
-                        None => Arc::new(make()),
-                    }
-                })
-                .collect();
-            for (j, line) in lines.iter().enumerate() {
-                let line = line
-                    .as_ref()
-                    .as_ref()
-                    .map_err(|e| std::io::Error::other(e.clone()))?;
-                out.write_all(line)?;
-                out.write_all(if first + j + 1 < items.len() {
-                    b",\n"
-                } else {
-                    b"\n"
-                })?;
-            }
-        }
-        out.write_all(b"]\n")
+        write_json_lines(out, items, &memo_key, memo)
     })
 }
 
-/// The parts of a JSON array with one element a line.
-fn json_lines<T: serde::Serialize + Sync>(
+/// A JSON array with one element a line: compact, still readable and
+/// diffable line by line. Serialized in parallel a chunk at a time;
+/// `memo_key` gives the key an item's line is kept under between builds.
+fn write_json_lines<T: serde::Serialize + Sync>(
+    out: &mut dyn std::io::Write,
     items: &[T],
-    memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
+    memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
     memo: &Memo,
-) -> std::io::Result<Vec<Part>> {
+) -> std::io::Result<()> {
     use rayon::prelude::*;
-    let lines: Vec<Arc<Result<Vec<u8>, String>>> = items
-        .par_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
-            match memo_key(i) {
-                Some((kind, key)) => memo.get_or(kind, key, make),
-                None => Arc::new(make()),
-            }
-        })
-        .collect();
-    let mut parts: Vec<Part> = Vec::with_capacity(2 * lines.len() + 2);
-    parts.push(Part::Static(b"[\n"));
-    let last = lines.len().saturating_sub(1);
-    for (i, line) in lines.into_iter().enumerate() {
-        if let Err(e) = line.as_ref() {
-            return Err(std::io::Error::other(e.clone()));
-        }
-        parts.push(Part::Line(line));
-        parts.push(Part::Static(if i < last { b",\n" } else { b"\n" }));
-    }
-    parts.push(Part::Static(b"]\n"));
-    Ok(parts)
-}
-
-/// A piece of a JSON-lines file: a line (perhaps kept in the memo) or
-/// punctuation.
-enum Part {
-    Line(Arc<Result<Vec<u8>, String>>),
-    Static(&'static [u8]),
-}
-
-impl AsRef<[u8]> for Part {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Part::Line(line) => line.as_ref().as_deref().unwrap_or_default(),
-            Part::Static(bytes) => bytes,
+    out.write_all(b"[\n")?;
+    for (c, chunk) in items.chunks(STREAM_CHUNK).enumerate() {
+        let first = c * STREAM_CHUNK;
+        let lines: Vec<Arc<Result<Vec<u8>, String>>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(j, item)| {
+                let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
+                match memo_key(first + j) {
+                    Some((kind, key)) => memo.get_or(kind, key, make),
+                    None => Arc::new(make()),
+                }
+            })
+            .collect();
+        for (j, line) in lines.iter().enumerate() {
+            let line = line
+                .as_ref()
+                .as_ref()
+                .map_err(|e| std::io::Error::other(e.clone()))?;
+            out.write_all(line)?;
+            out.write_all(if first + j + 1 < items.len() {
+                b",\n"
+            } else {
+                b"\n"
+            })?;
         }
     }
+    out.write_all(b"]\n")
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {

@@ -22,12 +22,6 @@ use crate::theme::Theme;
 pub trait Sink: Sync {
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
 
-    /// A file given in parts, written one after the other (large exports:
-    /// never copied into one buffer).
-    fn put_parts(&self, path: &str, parts: &[&[u8]]) -> std::io::Result<()> {
-        self.put(path, &parts.concat())
-    }
-
     /// A file written by `write` as it is made: the whole-dossier exports,
     /// so that they are never held in memory at once.
     fn put_stream(

@@ -293,21 +293,13 @@ impl Staging {
 
     /// Puts `bytes` at `rel`, or, with `bytes` None, the live site's file
     /// (whose content hash is `known`).
-    /// `parts`, one after the other, are the file (large exports come in
-    /// parts, so they are never copied into one buffer).
-    fn place(&self, rel: &str, parts: Option<&[&[u8]]>, known: Option<&str>) -> io::Result<()> {
-        let hash = match (parts, known) {
+    fn place(&self, rel: &str, bytes: Option<&[u8]>, known: Option<&str>) -> io::Result<()> {
+        let hash = match (bytes, known) {
             (_, Some(hash)) => hash.to_string(),
-            (Some(parts), None) => {
-                let mut h = blake3::Hasher::new();
-                for part in parts {
-                    h.update(part);
-                }
-                h.finalize().to_hex()[..32].to_string()
-            }
+            (Some(bytes), None) => blake3::hash(bytes).to_hex()[..32].to_string(),
             (None, None) => return Err(io::Error::other("nothing to place")),
         };
-        let parts = parts.unwrap_or_default();
+        let bytes = bytes.unwrap_or_default();
         self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -321,7 +313,7 @@ impl Staging {
         let in_live = match &self.live {
             Some(live) => live.get(rel) == Some(&hash),
             // No manifest (a site from an older build): compare the bytes.
-            None => fs::read(self.output.join(rel)).is_ok_and(|old| old == parts.concat()),
+            None => fs::read(self.output.join(rel)).is_ok_and(|old| old == bytes),
         };
         let target = self.spare.join(rel);
         if in_spare {
@@ -341,13 +333,8 @@ impl Staging {
             fs::create_dir_all(parent)?;
         }
         let live_file = self.output.join(rel);
-        let write_new = |path: &Path| -> io::Result<()> {
-            let mut file = std::io::BufWriter::new(File::create_new(path)?);
-            for part in parts {
-                file.write_all(part)?;
-            }
-            file.flush()
-        };
+        let write_new =
+            |path: &Path| -> io::Result<()> { File::create_new(path)?.write_all(bytes) };
         // Usually the spare has no such file (a new page, or a first build):
         // then it goes straight into place, as nothing can share it. This
         // saves a temporary name and a rename a file.
@@ -511,12 +498,7 @@ fn safe_relative(path: &str) -> io::Result<&Path> {
 impl Sink for Staging {
     fn put(&self, path: &str, bytes: &[u8]) -> io::Result<()> {
         safe_relative(path)?;
-        self.place(path, Some(&[bytes]), None)
-    }
-
-    fn put_parts(&self, path: &str, parts: &[&[u8]]) -> io::Result<()> {
-        safe_relative(path)?;
-        self.place(path, Some(parts), None)
+        self.place(path, Some(bytes), None)
     }
 
     fn put_stream(
@@ -590,10 +572,6 @@ impl Sink for Discard {
     ) -> io::Result<()> {
         safe_relative(path)?;
         write(&mut io::sink())
-    }
-
-    fn put_parts(&self, path: &str, _parts: &[&[u8]]) -> io::Result<()> {
-        safe_relative(path).map(|_| ())
     }
 }
 
