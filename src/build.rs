@@ -109,6 +109,20 @@ pub struct BuildCache {
     pub memo: Memo,
 }
 
+impl BuildCache {
+    /// Starts from the records the last `dossier build` left on disk.
+    pub fn from_disk(root: &Path) -> BuildCache {
+        let articles = Config::load(root)
+            .ok()
+            .map(|config| cache::read(root, &load::settings_of(root, &config)).0)
+            .unwrap_or_default();
+        BuildCache {
+            articles,
+            memo: Memo::new(),
+        }
+    }
+}
+
 impl Default for BuildCache {
     fn default() -> BuildCache {
         BuildCache {

@@ -246,7 +246,7 @@ fn watch(
     std::thread::spawn(move || {
         // Records of unchanged articles, and what was made from them, are
         // kept between rebuilds.
-        let mut cache = BuildCache::default();
+        let mut cache = BuildCache::from_disk(&options.root);
         rebuild(&options, &shared, &mut cache);
         let _ = built.send(());
         while rx.recv().is_ok() {
