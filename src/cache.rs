@@ -8,6 +8,8 @@
 //! shards whose articles changed. Anything unreadable, from another
 //! program or other settings is ignored: the cache can only save work,
 //! never change what is built (the output is a function of the content).
+//! The program is named down to its binary's size and modification time,
+//! so a cache copied from elsewhere (it is git-ignored) is never trusted.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
