@@ -283,3 +283,86 @@ fn build_reuses_the_records_it_left_on_disk() {
     assert_same_as_clean(&d, &live, "removed");
     assert_eq!(cached_lines(&d).len(), 4);
 }
+
+/// The preview server's memo at a size where the search index has many
+/// fragment files and merges its postings in several chunks (over 512
+/// documents): each step's rebuild equals a clean build.
+#[test]
+fn the_memo_follows_edits_of_a_larger_dossier() {
+    use dossier::build::{BuildCache, BuildOptions, build_with_cache};
+
+    let d = Dossier::example();
+    let words = [
+        "Iskander",
+        "Minsk",
+        "Lukasjenko",
+        "raketter",
+        "grænsen",
+        "Moskva",
+        "atomvåben",
+        "øvelse",
+        "Belarus",
+        "forsvaret",
+    ];
+    for i in 0..600 {
+        let text: Vec<&str> = (0..12)
+            .map(|k| words[(i * 7 + k * 3) % words.len()])
+            .collect();
+        d.write(
+            &format!("content/articles/gen-{i:04}.txt"),
+            format!(
+                "date 2022-{:02}-{:02} Notat {i} om {}.\n\n{}.\n",
+                1 + i % 12,
+                1 + i % 28,
+                text[0],
+                text.join(" ")
+            ),
+        );
+    }
+    d.write("content/articles/gen-0000.toml", "language = \"da\"\n");
+    let live = d.out("live");
+    let options = BuildOptions {
+        root: d.root.clone(),
+        output: Some(live.clone()),
+        base_url: None,
+    };
+    let mut cache = BuildCache::default();
+    let mut step = |name: &str| {
+        build_with_cache(&options, Some(&mut cache)).expect("cached build");
+        let clean = d.out(&format!("clean-{name}"));
+        let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
+        dossier::build(&BuildOptions {
+            output: Some(clean.clone()),
+            ..options.clone()
+        })
+        .expect("clean build");
+        let (a, b) = (site_files(&live), site_files(&clean));
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{name}: the same files"
+        );
+        for (path, bytes) in &a {
+            assert!(
+                bytes == &b[path],
+                "{name}: {path} differs from a clean build"
+            );
+        }
+    };
+    step("first");
+    d.write(
+        "content/articles/gen-0300b.txt",
+        "date 2022-03-03 Et nyt notat om Iskander ved grænsen.\n",
+    );
+    step("added in the middle");
+    d.write("content/articles/gen-0100.toml", "title = \"Retitled\"\n");
+    step("retitled");
+    std::fs::remove_file(d.path("content/articles/gen-0200.txt")).unwrap();
+    step("removed");
+    let themes = d.read("content/themes.toml");
+    d.write(
+        "content/themes.toml",
+        themes.replacen("keywords = [", "keywords = [\"notat\", ", 1),
+    );
+    step("taxonomy");
+}
