@@ -22,7 +22,7 @@ use crate::model::{Citation, Event, ParagraphKind, PartialDate, Record, Theme};
 use crate::normalize::{sanitize_html, unknown_slug};
 use crate::urls::Urls;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventMeta {
     #[serde(default, deserialize_with = "frontmatter::date_string")]
@@ -37,7 +37,7 @@ struct EventMeta {
     citations: Vec<CitationMeta>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CitationMeta {
     article: String,
@@ -71,7 +71,7 @@ impl Annotator<'_> {
     pub fn annotate(&self, sources: &[SourceText], diagnostics: &Diagnostics) -> Vec<Event> {
         let parsed: Vec<Parsed> = sources
             .iter()
-            .filter_map(|source| parse_event(source, diagnostics))
+            .filter_map(|source| parse_event(source, diagnostics, self.memo))
             .collect();
 
         // Slugs first: summaries may link to any event.
@@ -339,7 +339,10 @@ impl Annotator<'_> {
             });
         let mut html = String::new();
         pulldown_cmark::html::push_html(&mut html, parser);
-        (!broken).then(|| sanitize_html(&html))
+        // Sanitizing is a function of its input alone, and the costliest
+        // part of an event: kept in the memo.
+        let key = memo::key(&[html.as_bytes()]);
+        (!broken).then(|| (*self.memo.get_or("sanitized", key, || sanitize_html(&html))).clone())
     }
 
     fn resolve_link(
@@ -390,7 +393,13 @@ impl Diagnostic {
     }
 }
 
-fn parse_event<'s>(source: &'s SourceText, diagnostics: &Diagnostics) -> Option<Parsed<'s>> {
+/// The front matter of an unchanged file is parsed once a process (`serve`
+/// keeps it in its memo).
+fn parse_event<'s>(
+    source: &'s SourceText,
+    diagnostics: &Diagnostics,
+    memo: &Memo,
+) -> Option<Parsed<'s>> {
     let id = source
         .path
         .rsplit('/')
@@ -417,7 +426,11 @@ fn parse_event<'s>(source: &'s SourceText, diagnostics: &Diagnostics) -> Option<
         );
         return None;
     }
-    match frontmatter::parse::<EventMeta>(&split, &source.path) {
+    let key = memo::key(&[source.path.as_bytes(), source.text.as_bytes()]);
+    let parsed = memo.get_or("event-meta", key, || {
+        frontmatter::parse::<EventMeta>(&split, &source.path)
+    });
+    match (*parsed).clone() {
         Ok(meta) => Some(Parsed {
             source,
             id,
