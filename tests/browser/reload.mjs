@@ -5,6 +5,7 @@
 //
 // ROOT is a scratch copy of a dossier (it is edited). The checks:
 //   - saving a sidecar shows the change in the open page, within a second;
+//   - so does saving an event, in the event's open page;
 //   - a misquote in an event shows the build error, with file and line, in
 //     the open page while the last good site stays up;
 //   - fixing the file removes the error and reloads, with no restart.
@@ -135,6 +136,29 @@ try {
     page.evaluate(() => !document.getElementById("dossier-build-errors")),
   );
   check(cleared !== null, "fixing the file clears the error, with no restart");
+
+  // An event saved: its open page shows the change.
+  const eventPage = await context.newPage();
+  await eventPage.goto(`${url}events/2023-05-shoigu-khrenin-nuclear-agreement/`);
+  await eventPage.waitForFunction(() => document.querySelector("script[src$='__dossier/reload.js']"));
+  await sleep(300);
+  const eventLatencies = [];
+  for (const n of [1, 2]) {
+    const title = `Checked in the browser: an event saved (${n})`;
+    const edited = lines.map((l) => (l.startsWith("title") ? `title = "${title}"` : l));
+    const savedAt = Date.now();
+    fs.writeFileSync(eventPath, edited.join("\n"));
+    const seen = await until("event title shown", () =>
+      eventPage.evaluate((t) => document.body.innerText.includes(t), title),
+    );
+    check(seen !== null, `a saved event shows in its open page (save ${n})`);
+    eventLatencies.push(Date.now() - savedAt);
+    await sleep(200);
+  }
+  console.log(`     event save -> visible: ${eventLatencies.join(" ms, ")} ms`);
+  check(Math.min(...eventLatencies) < 1000, `within a second (${Math.min(...eventLatencies)} ms)`);
+  fs.writeFileSync(eventPath, event);
+  await eventPage.close();
 
   fs.writeFileSync(sidecar, original);
   const restored = await until("note gone", () =>
