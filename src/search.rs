@@ -1150,9 +1150,10 @@ fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a
                 .collect();
             serde_json::to_vec(&fragments).map_err(|e| e.to_string())
         };
-        let bytes = memo.get_or("search-fragments", key, serialize);
-        let bytes = bytes.as_ref().as_ref().map_err(unserializable)?;
-        sink.put_keyed(&path, bytes, &hex).map_err(io_error)?;
+        // Not kept in the memo: an unchanged block keeps the live site's
+        // file by its key (above), so only changed blocks come here.
+        let bytes = serialize().map_err(unserializable)?;
+        sink.put_keyed(&path, &bytes, &hex).map_err(io_error)?;
     }
     let languages = block.docs.clone().map(|n| documents.language(n));
     Ok((

@@ -531,7 +531,15 @@ impl Sink for Staging {
         for (path, hash) in &files {
             self.place(path, None, Some(hash))?;
         }
-        self.group_done(group, key)?;
+        // The files' own keys (the search index's fragment files have
+        // them) carry over too, for the build after this one.
+        let mut keys = self.new_keys.lock().unwrap_or_else(|p| p.into_inner());
+        for (path, _) in &files {
+            if let Some(old) = self.keys.get(path.as_str()) {
+                keys.insert(path.to_string(), old.clone());
+            }
+        }
+        keys.insert(group.to_string(), key.to_string());
         Ok(Some(files.len()))
     }
 
@@ -761,6 +769,27 @@ mod tests {
                 assert!(!name.ends_with(".dossier-new"), "left {name}");
             }
         }
+    }
+
+    #[test]
+    fn a_group_kept_whole_keeps_its_files_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("public");
+        let s = Staging::begin(&out).unwrap();
+        s.put_keyed("index/a.json", b"a", "key-a").unwrap();
+        s.group_done("index/", "group-1").unwrap();
+        s.commit().unwrap();
+        // The whole group kept by its key…
+        let s = Staging::begin(&out).unwrap();
+        assert_eq!(s.reuse_group("index/", "group-1").unwrap(), Some(1));
+        s.commit().unwrap();
+        // …and the build after that can still keep the file by its own key.
+        let s = Staging::begin(&out).unwrap();
+        assert_eq!(s.reuse_group("index/", "group-2").unwrap(), None);
+        assert!(s.reuse("index/a.json", "key-a").unwrap());
+        assert!(!s.reuse("index/a.json", "key-b").unwrap());
+        s.commit().unwrap();
+        assert_eq!(fs::read(out.join("index/a.json")).unwrap(), b"a");
     }
 
     #[test]
