@@ -159,7 +159,17 @@ pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<
     for (id, entry) in &cache.entries {
         by_shard[shard_of(id)].push((id, entry));
     }
-    fs::create_dir_all(root.join(CACHE_DIR).join("articles"))?;
+    let dir = root.join(CACHE_DIR).join("articles");
+    fs::create_dir_all(&dir)?;
+    // New shards a killed build left (another build's, if one runs now,
+    // only fails to be kept: the cache is never needed).
+    let ours = format!(".{}.new", std::process::id());
+    for entry in fs::read_dir(&dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".new") && !name.ends_with(&ours) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
     let header = Header {
         format: FORMAT,
         program,

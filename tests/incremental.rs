@@ -249,6 +249,12 @@ fn build_reuses_the_records_it_left_on_disk() {
     assert!(cached_lines(&d).iter().any(|l| l.contains("re-read")));
     assert!(!cached_lines(&d).iter().any(|l| l.contains("Planted")));
 
+    // What a killed build left beside the shards is cleared by the next.
+    std::fs::write(shards.join("07.jsonl.1.new"), "half a shard").unwrap();
+    d.write(&sidecar, format!("{text}\nnote = \"again\"\n"));
+    d.build(&live, &[]).assert_ok();
+    assert!(!shards.join("07.jsonl.1.new").exists(), "a leftover stayed");
+
     // Damaged or foreign shards are ignored, and rewritten.
     for entry in std::fs::read_dir(&shards).unwrap().flatten() {
         let path = entry.path();
