@@ -112,15 +112,19 @@ pub struct BuildCache {
 impl BuildCache {
     /// Starts from the records the last `dossier build` left on disk.
     pub fn from_disk(root: &Path) -> BuildCache {
-        let articles = Config::load(root)
-            .ok()
-            .map(|config| cache::read(root, &load::settings_of(root, &config)).0)
-            .unwrap_or_default();
         BuildCache {
-            articles,
+            articles: read_disk_cache(root).map(|(a, _)| a).unwrap_or_default(),
             memo: Memo::new(),
         }
     }
+}
+
+/// The article cache the last build left in `root`, for the settings its
+/// `dossier.toml` and taxonomies give now (None without a readable config:
+/// the build will report why).
+fn read_disk_cache(root: &Path) -> Option<(load::ArticleCache, cache::OnDisk)> {
+    let config = Config::load(root).ok()?;
+    Some(cache::read(root, &load::settings_of(root, &config)))
 }
 
 impl Default for BuildCache {
@@ -355,9 +359,7 @@ pub fn build_with_cache(
     // Without a cache of this process, the one the last build left on disk.
     let mut from_disk = match cache {
         Some(_) => None,
-        None => Config::load(&options.root)
-            .ok()
-            .map(|config| cache::read(&options.root, &load::settings_of(&options.root, &config))),
+        None => read_disk_cache(&options.root),
     };
     let (articles, memo) = match (cache, from_disk.as_mut()) {
         (Some(cache), _) => (Some(&mut cache.articles), &cache.memo),

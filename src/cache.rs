@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::Diagnostic;
 use crate::load::{ArticleCache, CachedArticle, Stamp};
+use crate::memo;
 use crate::model::Record;
 
 pub const CACHE_DIR: &str = ".dossier-cache";
@@ -51,11 +52,11 @@ struct Line {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// What was read from disk, to tell which shards a build changed.
+/// What was read from disk (id -> the stamp its line has), to tell which
+/// shards a build changed. A shard from another program or settings was
+/// not read: its articles count as changed.
 #[derive(Debug, Default)]
 pub struct OnDisk {
-    header: Option<(String, String)>,
-    /// id -> the stamp its line has.
     stamps: HashMap<String, Stamp>,
 }
 
@@ -69,25 +70,12 @@ fn shard_path(root: &Path, shard: usize) -> PathBuf {
         .join(format!("{shard:02x}.jsonl"))
 }
 
-/// This program, as far as a cache can tell: another build of dossier may
-/// normalize differently.
-pub fn program() -> String {
-    let mut id = format!("dossier {}", env!("CARGO_PKG_VERSION"));
-    if let Ok(meta) = std::env::current_exe().and_then(fs::metadata) {
-        id.push_str(&format!(" {}", meta.len()));
-        if let Ok(modified) = meta.modified() {
-            id.push_str(&format!(" {modified:?}"));
-        }
-    }
-    id
-}
-
 /// The cache the last build left, for these settings (as
 /// [`crate::load::settings_of`] gives them); empty when there is none.
 pub fn read(root: &Path, settings: &str) -> (ArticleCache, OnDisk) {
     let want = Header {
         format: FORMAT,
-        program: program(),
+        program: memo::program(),
         settings: settings.to_string(),
     };
     let shards: Vec<Vec<Line>> = (0..SHARDS)
@@ -98,10 +86,7 @@ pub fn read(root: &Path, settings: &str) -> (ArticleCache, OnDisk) {
         settings: settings.to_string(),
         entries: HashMap::new(),
     };
-    let mut on_disk = OnDisk {
-        header: Some((want.program, want.settings)),
-        stamps: HashMap::new(),
-    };
+    let mut on_disk = OnDisk::default();
     for line in shards.into_iter().flatten() {
         let mut record = line.record;
         record.fingerprint = line.fingerprint;
@@ -136,11 +121,9 @@ fn read_shard(path: &Path, want: &Header) -> Option<Vec<Line>> {
 /// Writes the shards whose articles differ from what `on_disk` read, each
 /// into a new file renamed over the old one (a killed build leaves either).
 pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<()> {
-    let program = program();
-    let same_header = on_disk.header.as_ref() == Some(&(program.clone(), cache.settings.clone()));
     let mut dirty: HashSet<usize> = HashSet::new();
     for (id, entry) in &cache.entries {
-        if !same_header || on_disk.stamps.get(id) != Some(&entry.stamp) {
+        if on_disk.stamps.get(id) != Some(&entry.stamp) {
             dirty.insert(shard_of(id));
         }
     }
@@ -148,9 +131,6 @@ pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<
         if !cache.entries.contains_key(id) {
             dirty.insert(shard_of(id));
         }
-    }
-    if !same_header {
-        dirty.extend(0..SHARDS);
     }
     if dirty.is_empty() {
         return Ok(());
@@ -172,7 +152,7 @@ pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<
     }
     let header = Header {
         format: FORMAT,
-        program,
+        program: memo::program(),
         settings: cache.settings.clone(),
     };
     let results: Vec<io::Result<()>> = by_shard

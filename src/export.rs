@@ -111,10 +111,6 @@ pub fn write_pages_files(index: &SiteIndex, sink: &dyn Sink) -> std::io::Result<
     Ok(written)
 }
 
-/// Writes a JSON array with one element a line: compact, serialized in
-/// parallel, still readable and diffable line by line. The lines go to the
-/// sink as parts, never joined into one buffer (records.json is the size of
-/// the whole dossier).
 /// Items serialized and written this many at a time: the whole file is
 /// never in memory (records.json is the size of the dossier's text).
 const STREAM_CHUNK: usize = 1024;

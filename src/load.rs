@@ -381,16 +381,7 @@ fn list_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<PathBuf
 }
 
 fn read_bytes(path: &Path, rel: &str, diagnostics: &Diagnostics) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) => {
-            diagnostics.push(
-                Diagnostic::error(rel, None, format!("cannot read: {e}"))
-                    .with_hint("check the file's permissions"),
-            );
-            None
-        }
-    }
+    read_with_metadata(path, rel, diagnostics).map(|(bytes, _)| bytes)
 }
 
 /// The file's bytes and its metadata, from one open file.

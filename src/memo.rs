@@ -26,6 +26,20 @@ pub fn key(parts: &[&[u8]]) -> Key {
     out
 }
 
+/// This program, as far as a key can tell: its version, and its binary's
+/// size and modification time (another build of dossier may normalize or
+/// render differently). Part of every key that outlives the process.
+pub fn program() -> String {
+    let mut id = format!("dossier {}", env!("CARGO_PKG_VERSION"));
+    if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+        id.push_str(&format!(" {}", meta.len()));
+        if let Ok(modified) = meta.modified() {
+            id.push_str(&format!(" {modified:?}"));
+        }
+    }
+    id
+}
+
 struct Entry {
     /// Asked for since the last [`Memo::sweep`].
     used: bool,

@@ -226,26 +226,27 @@ impl Normalizer {
                     })
                 })
                 .collect();
-        // The old entries go first: records they share with this build's
-        // are then copied by no slug change below.
+        // The old entries go first, and each record is held once while
+        // slugs are assigned: a record is copied only if its slug changes.
         cache.entries.clear();
         let mut all: Vec<crate::load::CachedArticle> = std::mem::take(&mut content.reused);
         all.extend(fresh.into_iter().map(|(c, _)| c));
         all.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+        let (mut records, rest): (Vec<Arc<Record>>, Vec<_>) = all
+            .into_iter()
+            .map(|c| (c.record, (c.stamp, c.diagnostics)))
+            .unzip();
+        assign_unique_slugs_shared(&mut records);
         // The cache keeps the records as this build made them: slugs are
-        // made from the declared slug or the id, never from `slug`, so a
-        // record is copied only when its slug changes.
-        let slugs = unique_slugs(all.iter().map(|c| &*c.record), base_slug);
-        for (cached, slug) in all.iter_mut().zip(slugs) {
-            if cached.record.slug != slug {
-                Arc::make_mut(&mut cached.record).slug = slug;
-            }
-        }
-        let mut records = Vec::with_capacity(all.len());
-        for cached in all {
-            diagnostics.extend(cached.diagnostics.iter().cloned());
-            records.push(cached.record.clone());
-            cache.entries.insert(cached.record.id.clone(), cached);
+        // made from the declared slug or the id, never from `slug`.
+        for (record, (stamp, own)) in records.iter().zip(rest) {
+            diagnostics.extend(own.iter().cloned());
+            let entry = crate::load::CachedArticle {
+                stamp,
+                record: record.clone(),
+                diagnostics: own,
+            };
+            cache.entries.insert(record.id.clone(), entry);
         }
         records
     }

@@ -428,8 +428,7 @@ impl<'a> Renderer<'a> {
     /// The cards as template values, each with its `html`: the card
     /// rendered once through its component, so a list of thousands prints
     /// strings instead of running the component for every entry of every
-    /// list the card is in.
-    /// A card's value is kept between builds of one process under the
+    /// list the card is in. A card's value is kept between builds of one process under the
     /// digest of the card and of the templates (`Keys::global`).
     fn card_values<T: Serialize + Sync>(
         &self,
@@ -554,12 +553,7 @@ impl<'a> Renderer<'a> {
         }
         global.update(format!("{:?}{:?}{:?}", ix.config, ix.themes, ix.entities).as_bytes());
         // A different dossier binary may render differently.
-        if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
-            global.update(&meta.len().to_le_bytes());
-            if let Ok(modified) = meta.modified().map(|m| format!("{m:?}")) {
-                global.update(modified.as_bytes());
-            }
-        }
+        global.update(memo::program().as_bytes());
         let article_cards: Vec<[u8; 16]> = self.article_cards.par_iter().map(digest_json).collect();
         let event_cards: Vec<[u8; 16]> = self.event_cards.par_iter().map(digest_json).collect();
         let events: Vec<[u8; 16]> = ix.events.par_iter().map(digest_json).collect();

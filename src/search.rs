@@ -319,6 +319,9 @@ impl<'a> Documents<'a> {
             let bytes: usize = (first..first + count)
                 .into_par_iter()
                 .map(|n| {
+                    if !memo.is_on() {
+                        return self.get(n).size();
+                    }
                     let url = self.url(n);
                     let key = memo::key(&[&keys[n], url.as_bytes()]);
                     *memo.get_or("search-size", key, || self.get(n).size())

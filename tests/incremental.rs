@@ -13,7 +13,13 @@ fn assert_same_as_clean(d: &Dossier, live: &std::path::Path, step: &str) -> Stri
     // Clean: without the article cache the live builds left.
     let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
     d.build(&clean, &[]).assert_ok();
-    let (a, b) = (site_files(live), site_files(&clean));
+    assert_same_files(live, &clean, step);
+    report
+}
+
+/// `live` and `clean` hold the same files, byte for byte.
+fn assert_same_files(live: &std::path::Path, clean: &std::path::Path, step: &str) {
+    let (a, b) = (site_files(live), site_files(clean));
     let a_paths: Vec<_> = a.keys().collect();
     let b_paths: Vec<_> = b.keys().collect();
     assert_eq!(a_paths, b_paths, "{step}: the same files");
@@ -23,7 +29,33 @@ fn assert_same_as_clean(d: &Dossier, live: &std::path::Path, step: &str) -> Stri
             "{step}: {path} differs from a clean build"
         );
     }
-    report
+}
+
+/// Builds with the preview server's cache into `options`' output, then
+/// cleanly (no article cache on disk either) into a fresh folder: the same
+/// files, and the same diagnostics.
+fn assert_cached_same_as_clean(
+    d: &Dossier,
+    options: &dossier::BuildOptions,
+    cache: &mut dossier::build::BuildCache,
+    step: &str,
+) {
+    let cached = dossier::build::build_with_cache(options, Some(cache)).expect("cached build");
+    let clean = d.out(&format!("clean-{step}"));
+    let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
+    let fresh = dossier::build(&dossier::BuildOptions {
+        output: Some(clean.clone()),
+        ..options.clone()
+    })
+    .expect("clean build");
+    assert_same_files(options.output.as_deref().expect("an output"), &clean, step);
+    let show = |r: &dossier::BuildReport| {
+        r.diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(show(&cached), show(&fresh), "{step}: the same diagnostics");
 }
 
 /// "N files (W written, U unchanged)" from the summary line.
@@ -117,8 +149,7 @@ fn every_kind_of_edit_gives_what_a_clean_build_gives() {
 /// each edit must equal a clean build too, diagnostics included.
 #[test]
 fn cached_records_give_what_a_clean_build_gives() {
-    use dossier::build::BuildCache;
-    use dossier::build::{BuildOptions, build_with_cache};
+    use dossier::build::{BuildCache, BuildOptions};
 
     let d = Dossier::example();
     let live = d.out("live");
@@ -129,21 +160,7 @@ fn cached_records_give_what_a_clean_build_gives() {
     };
     let mut cache = BuildCache::default();
     let step = |name: &str, cache: &mut BuildCache| {
-        let cached = build_with_cache(&options, Some(cache)).expect("cached build");
-        let clean = d.out(&format!("clean-{name}"));
-        let fresh = dossier::build(&BuildOptions {
-            output: Some(clean.clone()),
-            ..options.clone()
-        })
-        .expect("clean build");
-        assert_eq!(site_files(&live), site_files(&clean), "{name}");
-        let show = |r: &dossier::BuildReport| {
-            r.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(show(&cached), show(&fresh), "{name}: the same diagnostics");
+        assert_cached_same_as_clean(&d, &options, cache, name);
     };
     step("first", &mut cache);
     assert_eq!(cache.articles.entries.len(), 5);
@@ -295,7 +312,7 @@ fn build_reuses_the_records_it_left_on_disk() {
 /// documents): each step's rebuild equals a clean build.
 #[test]
 fn the_memo_follows_edits_of_a_larger_dossier() {
-    use dossier::build::{BuildCache, BuildOptions, build_with_cache};
+    use dossier::build::{BuildCache, BuildOptions};
 
     let d = Dossier::example();
     let words = [
@@ -333,28 +350,7 @@ fn the_memo_follows_edits_of_a_larger_dossier() {
         base_url: None,
     };
     let mut cache = BuildCache::default();
-    let mut step = |name: &str| {
-        build_with_cache(&options, Some(&mut cache)).expect("cached build");
-        let clean = d.out(&format!("clean-{name}"));
-        let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
-        dossier::build(&BuildOptions {
-            output: Some(clean.clone()),
-            ..options.clone()
-        })
-        .expect("clean build");
-        let (a, b) = (site_files(&live), site_files(&clean));
-        assert_eq!(
-            a.keys().collect::<Vec<_>>(),
-            b.keys().collect::<Vec<_>>(),
-            "{name}: the same files"
-        );
-        for (path, bytes) in &a {
-            assert!(
-                bytes == &b[path],
-                "{name}: {path} differs from a clean build"
-            );
-        }
-    };
+    let mut step = |name: &str| assert_cached_same_as_clean(&d, &options, &mut cache, name);
     step("first");
     d.write(
         "content/articles/gen-0300b.txt",
