@@ -140,6 +140,25 @@ struct State {
     /// For live pages: the key of the inputs they were rendered from.
     #[serde(default)]
     keys: BTreeMap<String, String>,
+    /// Written just before a swap: the new generation's manifest and keys.
+    /// A build killed between the swap and the state after it leaves the
+    /// new site live under this state; the live folder's marker (the
+    /// manifest's token) tells which manifest describes it.
+    #[serde(default)]
+    pending: Option<(Manifest, BTreeMap<String, String>)>,
+}
+
+/// A generation's name, written into its marker file: a digest of its
+/// manifest, so equal sites have equal markers.
+fn token(manifest: &Manifest) -> String {
+    let mut h = blake3::Hasher::new();
+    for (path, hash) in manifest {
+        h.update(path.as_bytes())
+            .update(b"\0")
+            .update(hash.as_bytes())
+            .update(b"\n");
+    }
+    h.finalize().to_hex()[..32].to_string()
 }
 
 /// An output being updated. Two generations live beside each other: the live
@@ -186,13 +205,17 @@ impl Staging {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        let live = state.live.filter(|_| output.join(MARKER).exists());
-        let keys = if live.is_some() {
-            state.keys
-        } else {
-            BTreeMap::new()
+        // The live folder is the generation its marker names: the last
+        // state's, or, after a build killed right after its swap, the one
+        // it was about to record.
+        let marker = fs::read_to_string(output.join(MARKER)).ok();
+        let named = |m: &Manifest| marker.as_deref() == Some(token(m).as_str());
+        let (live, keys, spare_state) = match (state.live, state.pending) {
+            (Some(live), _) if named(&live) => (Some(live), state.keys, state.spare),
+            (_, Some((pending, keys))) if named(&pending) => (Some(pending), keys, None),
+            _ => (None, BTreeMap::new(), None),
         };
-        let spare_manifest = match state.spare {
+        let spare_manifest = match spare_state {
             Some(manifest) if spare.is_dir() => manifest,
             _ => {
                 // Unknown contents (first build, or a killed one): start empty.
@@ -210,6 +233,7 @@ impl Staging {
                 live: live.clone(),
                 spare: None,
                 keys: keys.clone(),
+                pending: None,
             },
         )?;
         Ok(Staging {
@@ -257,7 +281,20 @@ impl Staging {
             spare.remove(path);
             remove_empty_parents(&self.spare, &file);
         }
-        File::create(self.spare.join(MARKER))?;
+        fs::write(self.spare.join(MARKER), token(&spare))?;
+        let new_keys = self
+            .new_keys
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        write_state(
+            &self.state_file,
+            &State {
+                live: self.live.clone(),
+                spare: None,
+                keys: self.keys,
+                pending: Some((spare.clone(), new_keys.clone())),
+            },
+        )?;
         if self.output.exists() {
             exchange(&self.spare, &self.output)?;
         } else {
@@ -267,10 +304,8 @@ impl Staging {
         let state = State {
             live: Some(spare),
             spare: self.live.filter(|_| self.spare.is_dir()),
-            keys: self
-                .new_keys
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner()),
+            keys: new_keys,
+            pending: None,
         };
         write_state(&self.state_file, &state)
     }
@@ -287,6 +322,7 @@ impl Staging {
                 live: self.live,
                 spare: Some(spare),
                 keys: self.keys,
+                pending: None,
             },
         );
     }
@@ -790,6 +826,55 @@ mod tests {
         assert!(!s.reuse("index/a.json", "key-b").unwrap());
         s.commit().unwrap();
         assert_eq!(fs::read(out.join("index/a.json")).unwrap(), b"a");
+    }
+
+    /// Killed between the swap and the state after it: the state still
+    /// describes the old site, but the live folder holds the new one. The
+    /// next build must not take the new files for the old ones.
+    #[test]
+    fn a_build_killed_right_after_its_swap_is_followed_by_a_correct_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("public");
+        let state_file = tmp.path().join(".public.dossier-state.json");
+        let read_state =
+            || -> State { serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap() };
+        let build = |pages: &[(&str, &str)]| {
+            let s = Staging::begin(&out).unwrap();
+            for (p, b) in pages {
+                s.put(p, b.as_bytes()).unwrap();
+            }
+            s.commit().unwrap();
+        };
+        build(&[("a.html", "old"), ("b.html", "b")]);
+        let old = read_state();
+        build(&[("a.html", "new"), ("b.html", "b")]);
+        let new = read_state();
+        // What the state file held at the moment of the kill.
+        let at_kill = State {
+            live: old.live.clone(),
+            spare: None,
+            keys: old.keys.clone(),
+            pending: Some((new.live.clone().unwrap(), new.keys.clone())),
+        };
+        write_state(&state_file, &at_kill).unwrap();
+        // Back to the old content: it must be written, not linked from the
+        // live folder (which holds "new" under the old manifest's hash).
+        build(&[("a.html", "old"), ("b.html", "b")]);
+        assert_eq!(fs::read_to_string(out.join("a.html")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(out.join("b.html")).unwrap(), "b");
+        // And a state without the pending manifest (an older build's) is
+        // not trusted for a folder its marker does not name.
+        write_state(
+            &state_file,
+            &State {
+                pending: None,
+                ..read_state()
+            },
+        )
+        .unwrap();
+        fs::write(out.join(MARKER), "").unwrap();
+        build(&[("a.html", "new"), ("b.html", "b")]);
+        assert_eq!(fs::read_to_string(out.join("a.html")).unwrap(), "new");
     }
 
     #[test]
