@@ -9,6 +9,21 @@ use clap::{Parser, Subcommand};
 // at once; glibc's malloc took a quarter of a 10,000-article build.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A one-shot build frees and reallocates large buffers (pages, exports,
+/// search shards) all the time; mimalloc's default of giving freed memory
+/// back to the OS after 10 ms made the kernel zero the same pages again and
+/// again (at 100,000 articles, 1-2 s of system time; peak memory is the
+/// same, see BENCHMARKS.md). `serve` keeps the default: it idles between
+/// rebuilds and should give memory back.
+fn keep_freed_memory() {
+    // `mi_option_purge_delay` in mimalloc.h (v2 and v3): milliseconds
+    // before freed memory is returned, -1 for never.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets one of mimalloc's options; any value is valid, and it is
+    // read atomically by the allocator.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+}
 use dossier::diagnostics::Diagnostic;
 
 #[derive(Parser)]
@@ -147,6 +162,7 @@ fn main() -> ExitCode {
                 output,
                 base_url,
             };
+            keep_freed_memory();
             let spinner = Spinner::start("building");
             let result = dossier::build(&options);
             drop(spinner);

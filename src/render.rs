@@ -206,6 +206,16 @@ pub struct Renderer<'a> {
     /// Each record's themes and entities as ids, so scoring "related"
     /// (120 neighbours for every page) compares numbers, not strings.
     tags: Tags,
+    /// "Related" of every page, scored once: a page's key and its
+    /// context both need it.
+    related: Related,
+}
+
+/// By article: related articles; by event: related events and articles.
+#[derive(Default)]
+struct Related {
+    articles: Vec<Vec<usize>>,
+    events: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
 /// Theme and entity slugs interned as small numbers.
@@ -389,7 +399,9 @@ impl<'a> Renderer<'a> {
             event_values: Vec::new(),
             keys: Keys::default(),
             tags: Tags::new(index),
+            related: Related::default(),
         };
+        renderer.related = renderer.score_related();
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
             cited[*record] += citations.len();
@@ -624,17 +636,7 @@ impl<'a> Renderer<'a> {
                 let neighbours: Vec<usize> = ix.previous(i).into_iter().chain(ix.next(i)).collect();
                 records(&mut h, &neighbours);
                 h.update(b"related");
-                if let Some(pos) = ix.chronology_position[i] {
-                    records(
-                        &mut h,
-                        &self.related_articles(
-                            &self.tags.records[i].0,
-                            &self.tags.records[i].1,
-                            pos,
-                            &[i],
-                        ),
-                    );
-                }
+                records(&mut h, &self.related.articles[i]);
             }
             Job::Event(e) => {
                 h.update(&k.events[e]).update(&k.event_cards[e]);
@@ -644,18 +646,9 @@ impl<'a> Renderer<'a> {
                             .update(ix.records[r].fingerprint.as_bytes());
                     }
                 }
-                events(&mut h, &self.related_events(e));
-                let (cited, around) = self.event_neighbourhood(e);
-                let event = &ix.events[e];
-                records(
-                    &mut h,
-                    &self.related_articles(
-                        &self.tags.of(&event.themes),
-                        &self.tags.of(&event.entities),
-                        around,
-                        &cited,
-                    ),
-                );
+                let (related_events, related_articles) = &self.related.events[e];
+                events(&mut h, related_events);
+                records(&mut h, related_articles);
             }
             Job::Month(m) => {
                 let group = &ix.months[self.month_key(m)];
@@ -1320,13 +1313,7 @@ impl<'a> Renderer<'a> {
             "events",
             self.event_list(&citing.into_iter().collect::<Vec<_>>()),
         );
-        let related = match ix.chronology_position[i] {
-            Some(pos) => {
-                self.related_articles(&self.tags.records[i].0, &self.tags.records[i].1, pos, &[i])
-            }
-            None => Vec::new(),
-        };
-        ctx.insert_value("related", self.article_list(&related));
+        ctx.insert_value("related", self.article_list(&self.related.articles[i]));
         ctx.insert("previous", &ix.previous(i).map(link));
         ctx.insert("next", &ix.next(i).map(link));
         self.page(
@@ -1356,7 +1343,8 @@ impl<'a> Renderer<'a> {
                 })
             })
             .collect();
-        let related = self.event_list(&self.related_events(e));
+        let (related_events, related_articles) = &self.related.events[e];
+        let related = self.event_list(related_events);
         let card = &self.event_cards[e];
         let view = serde_json::json!({
             "title": event.title, "date": event.date, "date_display": card.date_display,
@@ -1367,20 +1355,49 @@ impl<'a> Renderer<'a> {
         let mut ctx = Context::new();
         ctx.insert("event", &view);
         ctx.insert_value("related", related);
-        let (cited, around) = self.event_neighbourhood(e);
-        let related_articles = self.related_articles(
-            &self.tags.of(&event.themes),
-            &self.tags.of(&event.entities),
-            around,
-            &cited,
-        );
-        ctx.insert_value("related_articles", self.article_list(&related_articles));
+        ctx.insert_value("related_articles", self.article_list(related_articles));
         self.page(
             format!("events/{}/index.html", event.slug),
             "event.html",
             &event.title,
             ctx,
         )
+    }
+
+    /// "Related" of every article and event, in parallel.
+    fn score_related(&self) -> Related {
+        let ix = self.index;
+        let (articles, events) = rayon::join(
+            || {
+                (0..ix.records.len())
+                    .into_par_iter()
+                    .map(|i| match ix.chronology_position[i] {
+                        Some(pos) => {
+                            let (themes, entities) = &self.tags.records[i];
+                            self.related_articles(themes, entities, pos, &[i])
+                        }
+                        None => Vec::new(),
+                    })
+                    .collect()
+            },
+            || {
+                (0..ix.events.len())
+                    .into_par_iter()
+                    .map(|e| {
+                        let event = &ix.events[e];
+                        let (cited, around) = self.event_neighbourhood(e);
+                        let articles = self.related_articles(
+                            &self.tags.of(&event.themes),
+                            &self.tags.of(&event.entities),
+                            around,
+                            &cited,
+                        );
+                        (self.related_events(e), articles)
+                    })
+                    .collect()
+            },
+        );
+        Related { articles, events }
     }
 
     /// The records an event cites, and its place in the chronology: the
@@ -1470,9 +1487,21 @@ fn overlap<T: PartialEq>(
 
 /// (index, distance in time, score): the five best, ties to the nearest.
 fn best_related(candidates: impl Iterator<Item = (usize, usize, usize)>) -> Vec<usize> {
+    const BEST: usize = 5;
     let mut scored: Vec<(usize, usize, usize)> = candidates.filter(|c| c.2 > 0).collect();
-    scored.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
-    scored.into_iter().take(5).map(|(j, _, _)| j).collect()
+    let order = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
+        b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0))
+    };
+    // The order is total: the five best, found without sorting the ~120
+    // scored, then sorted, are the first five of the sorted list.
+    if scored.len() > BEST {
+        scored.select_nth_unstable_by(BEST - 1, order);
+        scored.truncate(BEST);
+    }
+    scored.sort_unstable_by(order);
+    // Not `into_iter().collect()`: that would keep the candidates' buffer,
+    // and every page's list is kept for the whole build.
+    scored.iter().map(|&(j, _, _)| j).collect()
 }
 
 /// Escaped text with a `<mark id>` around every cited span. Marks must nest
@@ -1609,6 +1638,19 @@ fn flatten_error(e: &tera::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The five best found by selection are the sorted list's first five.
+        #[test]
+        fn best_related_is_the_head_of_the_sorted_candidates(
+            candidates in proptest::collection::vec((0usize..40, 0usize..8, 0usize..4), 0..60)
+        ) {
+            let mut sorted: Vec<_> = candidates.iter().copied().filter(|c| c.2 > 0).collect();
+            sorted.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+            let expected: Vec<usize> = sorted.iter().take(5).map(|c| c.0).collect();
+            proptest::prop_assert_eq!(best_related(candidates.into_iter()), expected);
+        }
+    }
 
     #[test]
     fn highlight_escapes_and_marks() {
