@@ -223,6 +223,10 @@ struct Related {
 struct Tags {
     ids: HashMap<String, u32>,
     records: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Each record's themes and entities as bit sets, when there are at
+    /// most 128 tags and no record names one twice: scoring is then two
+    /// popcounts (see [`overlap`]).
+    masks: Option<Vec<(u128, u128)>>,
 }
 
 impl Tags {
@@ -232,6 +236,16 @@ impl Tags {
             let themes = r.themes.iter().map(|t| tags.intern(t)).collect();
             let entities = r.entities.iter().map(|e| tags.intern(e)).collect();
             tags.records.push((themes, entities));
+        }
+        let distinct = |ids: &[u32]| mask(ids).count_ones() as usize == ids.len();
+        if tags.ids.len() <= 128
+            && tags
+                .records
+                .iter()
+                .all(|(t, e)| distinct(t) && distinct(e))
+        {
+            let masks = tags.records.iter().map(|(t, e)| (mask(t), mask(e)));
+            tags.masks = Some(masks.collect());
         }
         tags
     }
@@ -1453,19 +1467,35 @@ impl<'a> Renderer<'a> {
         let ix = self.index;
         let window = around.saturating_sub(RELATED_WINDOW)
             ..(around + RELATED_WINDOW + 1).min(ix.chronology.len());
+        let masks = self.tags.masks.as_deref();
+        let (theme_mask, entity_mask) = (mask(themes), mask(entities));
         let candidates = window.filter_map(|pos| {
             let r = ix.chronology[pos];
             (!exclude.contains(&r)).then(|| {
-                let (other_themes, other_entities) = &self.tags.records[r];
-                (
-                    r,
-                    pos.abs_diff(around),
-                    overlap(themes, entities, other_themes, other_entities),
-                )
+                let score = match masks {
+                    Some(masks) => {
+                        let (other_themes, other_entities) = masks[r];
+                        2 * (entity_mask & other_entities).count_ones() as usize
+                            + (theme_mask & other_themes).count_ones() as usize
+                    }
+                    None => {
+                        let (other_themes, other_entities) = &self.tags.records[r];
+                        overlap(themes, entities, other_themes, other_entities)
+                    }
+                };
+                (r, pos.abs_diff(around), score)
             })
         });
         best_related(candidates)
     }
+}
+
+/// Tag ids below 128 as a bit set (others are left out: [`Tags::masks`]
+/// is only used when there are none).
+fn mask(ids: &[u32]) -> u128 {
+    ids.iter()
+        .filter(|&&id| id < 128)
+        .fold(0, |m, &id| m | 1u128 << id)
 }
 
 /// How many neighbours on each side are scored for "related".
@@ -1649,6 +1679,22 @@ mod tests {
             sorted.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
             let expected: Vec<usize> = sorted.iter().take(5).map(|c| c.0).collect();
             proptest::prop_assert_eq!(best_related(candidates.into_iter()), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// Bit sets score as the lists do, for lists without repeats.
+        #[test]
+        fn masks_score_as_lists(
+            a in proptest::collection::btree_set(0u32..128, 0..6),
+            b in proptest::collection::btree_set(0u32..128, 0..6),
+            c in proptest::collection::btree_set(0u32..128, 0..6),
+            d in proptest::collection::btree_set(0u32..128, 0..6),
+        ) {
+            let [a, b, c, d] = [a, b, c, d].map(|s| s.into_iter().collect::<Vec<u32>>());
+            let masked = 2 * (mask(&b) & mask(&d)).count_ones() as usize
+                + (mask(&a) & mask(&c)).count_ones() as usize;
+            proptest::prop_assert_eq!(masked, overlap(&a, &b, &c, &d));
         }
     }
 
