@@ -238,12 +238,7 @@ impl Tags {
             tags.records.push((themes, entities));
         }
         let distinct = |ids: &[u32]| mask(ids).count_ones() as usize == ids.len();
-        if tags.ids.len() <= 128
-            && tags
-                .records
-                .iter()
-                .all(|(t, e)| distinct(t) && distinct(e))
-        {
+        if tags.ids.len() <= 128 && tags.records.iter().all(|(t, e)| distinct(t) && distinct(e)) {
             let masks = tags.records.iter().map(|(t, e)| (mask(t), mask(e)));
             tags.masks = Some(masks.collect());
         }
