@@ -531,7 +531,7 @@ fn is_clean(raw: &str) -> bool {
 }
 
 /// The characters of `text` outside ASCII, found by skipping over ASCII bytes.
-fn non_ascii_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+pub(crate) fn non_ascii_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     let mut rest = text;
     std::iter::from_fn(move || {
         let at = rest.bytes().position(|b| b >= 0x80)?;

@@ -641,20 +641,19 @@ pub fn split_clipping(body: &str) -> Vec<Paragraph> {
         .collect()
 }
 
-/// An ASCII char that is not whitespace: the common case, decided without
-/// Unicode tables.
-fn is_plain_ascii(c: char) -> bool {
-    c.is_ascii() && !c.is_ascii_whitespace() && c != '\u{0B}'
-}
-
 fn collapse_spaces(text: &str) -> String {
     // Most paragraphs have single spaces already: copy them as they are.
+    // ASCII is checked a block at a time; only other characters are decoded.
+    let other_ascii_space = |b: u8| matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
     let tidy = !text.starts_with(char::is_whitespace)
         && !text.ends_with(char::is_whitespace)
         && !text.contains("  ")
-        && !text
-            .chars()
-            .any(|c| c != ' ' && !is_plain_ascii(c) && c.is_whitespace());
+        && text.as_bytes().chunks(64).all(|block| {
+            !block
+                .iter()
+                .fold(false, |bad, &b| bad | other_ascii_space(b))
+        })
+        && !crate::load::non_ascii_chars(text).any(char::is_whitespace);
     if tidy {
         return text.to_string();
     }
@@ -1240,6 +1239,14 @@ mod properties {
             *m.entry(w).or_insert(0) += 1;
         }
         m
+    }
+
+    proptest! {
+        /// The quick path gives what collapsing every run of whitespace gives.
+        #[test]
+        fn collapse_spaces_is_split_and_join(text in "[ab \t\n\r\u{b}\u{c}\u{a0}\u{2009}\u{3000}ä]{0,30}") {
+            prop_assert_eq!(collapse_spaces(&text), text.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
     }
 
     proptest! {
