@@ -8,7 +8,7 @@
 For each N it generates a dossier with ../shared/bench/gen_corpus.py (cached
 in --work), then measures with GNU time:
   - a full build into an empty output, without the article cache
-    (--repeat times, median shown): wall,
+    (--repeat times, median shown; --repeat-large times at 100,000): wall,
     CPU (user+sys), peak memory, files written, and the time of each stage
     (dossier build --timings);
   - a rebuild with nothing changed (it reads the records the full build
@@ -95,7 +95,7 @@ def bench(n, args):
     row = {"n": n}
     # Full builds into an empty output; the median run by wall time is kept.
     runs = []
-    for _ in range(args.repeat if n < 100_000 else 1):
+    for _ in range(args.repeat if n < 100_000 else args.repeat_large):
         shutil.rmtree(out_parent, ignore_errors=True)
         # A clean build: without the article cache an earlier build left.
         shutil.rmtree(os.path.join(root, ".dossier-cache"), ignore_errors=True)
@@ -124,7 +124,7 @@ def bench(n, args):
         hugo_out = os.path.join(out_parent, f"hugo{n}")
         warm(hugo_dir)
         runs = []
-        for _ in range(args.repeat if n < 100_000 else 1):
+        for _ in range(args.repeat if n < 100_000 else args.repeat_large):
             shutil.rmtree(hugo_out, ignore_errors=True)
             runs.append(timed([args.hugo, "--quiet", "--destination", hugo_out], cwd=hugo_dir))
         runs.sort(key=lambda r: r[0])
@@ -194,6 +194,8 @@ def main():
     p.add_argument("--json", help="also write the raw figures here")
     p.add_argument("--repeat", type=int, default=3,
                    help="full builds per size below 100,000 (the median is shown)")
+    p.add_argument("--repeat-large", type=int, default=1,
+                   help="full builds at 100,000 and more (each takes about a minute with Hugo's)")
     args = p.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.makedirs(args.work, exist_ok=True)

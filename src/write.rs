@@ -130,22 +130,34 @@ fn normalize_lexically(path: &Path) -> PathBuf {
 /// Content hashes of one generation's files, by path.
 type Manifest = BTreeMap<String, String>;
 
-/// What the last build left: the live site's manifest and the spare's.
-/// `spare: None` means the spare folder is in an unknown state (a build was
-/// killed while updating it) and must be rebuilt from nothing.
+/// One generation of the output: its files' hashes, and the keys of the
+/// inputs its pages were rendered from (a page whose key is unchanged is
+/// kept without rendering it).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Generation {
+    manifest: Manifest,
+    keys: BTreeMap<String, String>,
+}
+
+/// What the last build left: the generations it knows of (the site it
+/// made, and the one before it). Each folder's marker file holds the token
+/// of the generation in it; a folder whose marker names none (a build was
+/// killed while changing it, or the state is older) is not trusted. The
+/// state is written once a build, before the swap: a build killed on
+/// either side of the swap leaves two folders that each name what they hold.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
-    live: Option<Manifest>,
-    spare: Option<Manifest>,
-    /// For live pages: the key of the inputs they were rendered from.
-    #[serde(default)]
-    keys: BTreeMap<String, String>,
-    /// Written just before a swap: the new generation's manifest and keys.
-    /// A build killed between the swap and the state after it leaves the
-    /// new site live under this state; the live folder's marker (the
-    /// manifest's token) tells which manifest describes it.
-    #[serde(default)]
-    pending: Option<(Manifest, BTreeMap<String, String>)>,
+    generations: Vec<Generation>,
+}
+
+impl State {
+    /// The generation a folder's marker names, if any.
+    fn named_in(&self, folder: &Path) -> Option<&Generation> {
+        let marker = fs::read_to_string(folder.join(MARKER)).ok()?;
+        self.generations
+            .iter()
+            .find(|g| token(&g.manifest) == marker)
+    }
 }
 
 /// A generation's name, written into its marker file: a digest of its
@@ -205,19 +217,13 @@ impl Staging {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        // The live folder is the generation its marker names: the last
-        // state's, or, after a build killed right after its swap, the one
-        // it was about to record.
-        let marker = fs::read_to_string(output.join(MARKER)).ok();
-        let named = |m: &Manifest| marker.as_deref() == Some(token(m).as_str());
-        let (live, keys, spare_state) = match (state.live, state.pending) {
-            (Some(live), _) if named(&live) => (Some(live), state.keys, state.spare),
-            (_, Some((pending, keys))) if named(&pending) => (Some(pending), keys, None),
-            _ => (None, BTreeMap::new(), None),
+        let (live, keys) = match state.named_in(output) {
+            Some(g) => (Some(g.manifest.clone()), g.keys.clone()),
+            None => (None, BTreeMap::new()),
         };
-        let spare_manifest = match spare_state {
-            Some(manifest) if spare.is_dir() => manifest,
-            _ => {
+        let spare_manifest = match state.named_in(&spare).filter(|_| spare.is_dir()) {
+            Some(g) => g.manifest.clone(),
+            None => {
                 // Unknown contents (first build, or a killed one): start empty.
                 if spare.exists() {
                     fs::remove_dir_all(&spare)?;
@@ -226,16 +232,12 @@ impl Staging {
                 Manifest::new()
             }
         };
-        // From here until commit or abort the spare is being changed.
-        write_state(
-            &state_file,
-            &State {
-                live: live.clone(),
-                spare: None,
-                keys: keys.clone(),
-                pending: None,
-            },
-        )?;
+        // From here until commit or abort the spare is being changed: it
+        // names no generation.
+        match fs::remove_file(spare.join(MARKER)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(Staging {
             output: output.to_path_buf(),
             spare,
@@ -286,28 +288,25 @@ impl Staging {
             .new_keys
             .into_inner()
             .unwrap_or_else(|p| p.into_inner());
-        write_state(
-            &self.state_file,
-            &State {
-                live: self.live.clone(),
-                spare: None,
-                keys: self.keys,
-                pending: Some((spare.clone(), new_keys.clone())),
-            },
-        )?;
-        if self.output.exists() {
-            exchange(&self.spare, &self.output)?;
-        } else {
-            fs::rename(&self.spare, &self.output)?;
-        }
-        // The old live site is now the spare, ready for the next build.
-        let state = State {
-            live: Some(spare),
-            spare: self.live.filter(|_| self.spare.is_dir()),
+        // The site made and, as the spare-to-be, the live one. Its keys are
+        // left out: only the live generation's are ever used, and should
+        // the swap not happen the next build renders every page again.
+        let mut generations = vec![Generation {
+            manifest: spare,
             keys: new_keys,
-            pending: None,
-        };
-        write_state(&self.state_file, &state)
+        }];
+        if let Some(live) = self.live.filter(|_| self.output.exists()) {
+            generations.push(Generation {
+                manifest: live,
+                keys: BTreeMap::new(),
+            });
+        }
+        write_state(&self.state_file, &State { generations })?;
+        if self.output.exists() {
+            exchange(&self.spare, &self.output)
+        } else {
+            fs::rename(&self.spare, &self.output)
+        }
     }
 
     /// Leaves the live site alone; records what the spare now holds.
@@ -316,15 +315,21 @@ impl Staging {
             .spare_manifest
             .into_inner()
             .unwrap_or_else(|p| p.into_inner());
-        let _ = write_state(
-            &self.state_file,
-            &State {
-                live: self.live,
-                spare: Some(spare),
+        let mut generations = Vec::new();
+        if let Some(live) = self.live {
+            generations.push(Generation {
+                manifest: live,
                 keys: self.keys,
-                pending: None,
-            },
-        );
+            });
+        }
+        let spare_token = token(&spare);
+        generations.push(Generation {
+            manifest: spare,
+            keys: BTreeMap::new(),
+        });
+        if write_state(&self.state_file, &State { generations }).is_ok() {
+            let _ = fs::write(self.spare.join(MARKER), spare_token);
+        }
     }
 
     /// Puts `bytes` at `rel`, or, with `bytes` None, the live site's file
@@ -828,16 +833,13 @@ mod tests {
         assert_eq!(fs::read(out.join("index/a.json")).unwrap(), b"a");
     }
 
-    /// Killed between the swap and the state after it: the state still
-    /// describes the old site, but the live folder holds the new one. The
-    /// next build must not take the new files for the old ones.
+    /// Killed on either side of the swap: each folder's marker names the
+    /// generation it holds, so the next build takes no file for another.
     #[test]
-    fn a_build_killed_right_after_its_swap_is_followed_by_a_correct_one() {
+    fn a_build_killed_next_to_its_swap_is_followed_by_a_correct_one() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("public");
-        let state_file = tmp.path().join(".public.dossier-state.json");
-        let read_state =
-            || -> State { serde_json::from_slice(&fs::read(&state_file).unwrap()).unwrap() };
+        let spare = tmp.path().join(".public.dossier-spare");
         let build = |pages: &[(&str, &str)]| {
             let s = Staging::begin(&out).unwrap();
             for (p, b) in pages {
@@ -845,36 +847,28 @@ mod tests {
             }
             s.commit().unwrap();
         };
+        let read = |name: &str| fs::read_to_string(out.join(name)).unwrap();
         build(&[("a.html", "old"), ("b.html", "b")]);
-        let old = read_state();
         build(&[("a.html", "new"), ("b.html", "b")]);
-        let new = read_state();
-        // What the state file held at the moment of the kill.
-        let at_kill = State {
-            live: old.live.clone(),
-            spare: None,
-            keys: old.keys.clone(),
-            pending: Some((new.live.clone().unwrap(), new.keys.clone())),
-        };
-        write_state(&state_file, &at_kill).unwrap();
-        // Back to the old content: it must be written, not linked from the
-        // live folder (which holds "new" under the old manifest's hash).
+        // Killed after the state was written, before the swap: the folders
+        // as they were, under the state naming both.
+        exchange(&spare, &out).unwrap();
+        assert_eq!(read("a.html"), "old");
+        build(&[("a.html", "new"), ("b.html", "b")]);
+        assert_eq!(read("a.html"), "new");
+        exchange(&spare, &out).unwrap();
+        // Back to the old content, and on to the new: each written or
+        // linked from the folder that really holds it.
         build(&[("a.html", "old"), ("b.html", "b")]);
-        assert_eq!(fs::read_to_string(out.join("a.html")).unwrap(), "old");
-        assert_eq!(fs::read_to_string(out.join("b.html")).unwrap(), "b");
-        // And a state without the pending manifest (an older build's) is
-        // not trusted for a folder its marker does not name.
-        write_state(
-            &state_file,
-            &State {
-                pending: None,
-                ..read_state()
-            },
-        )
-        .unwrap();
+        assert_eq!(read("a.html"), "old");
+        build(&[("a.html", "new"), ("b.html", "b")]);
+        assert_eq!(read("a.html"), "new");
+        assert_eq!(fs::read_to_string(spare.join("a.html")).unwrap(), "old");
+        // A marker that names no generation is not trusted.
         fs::write(out.join(MARKER), "").unwrap();
-        build(&[("a.html", "new"), ("b.html", "b")]);
-        assert_eq!(fs::read_to_string(out.join("a.html")).unwrap(), "new");
+        build(&[("a.html", "old"), ("b.html", "b")]);
+        assert_eq!(read("a.html"), "old");
+        assert_eq!(read("b.html"), "b");
     }
 
     #[test]
