@@ -182,6 +182,11 @@ pub fn prepare_with_cache(
         c.settings = settings;
     }
     let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref());
+    if let Some(c) = cache.as_deref_mut() {
+        c.events = std::mem::take(&mut content.read_events)
+            .into_iter()
+            .collect();
+    }
     timings.load = t.elapsed();
 
     let t = Instant::now();

@@ -80,6 +80,16 @@ pub struct CachedArticle {
 pub struct ArticleCache {
     pub settings: String,
     pub entries: std::collections::HashMap<String, CachedArticle>,
+    /// Event files as last read, by path: one unchanged since (same size
+    /// and modification time) is not read again.
+    pub events: std::collections::HashMap<PathBuf, CachedEvent>,
+}
+
+/// An event file's text, with the size and modification time it had.
+#[derive(Debug, Clone)]
+pub struct CachedEvent {
+    stamp: (u64, std::time::SystemTime),
+    source: SourceText,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +113,8 @@ pub struct Content {
     pub entities: Vec<Entity>,
     /// Sorted by path.
     pub events: Vec<SourceText>,
+    /// The event files read or reused, for the cache of the next build.
+    pub read_events: Vec<(PathBuf, CachedEvent)>,
 }
 
 /// Reads everything under `ROOT/content`. Problems become diagnostics; the
@@ -251,7 +263,7 @@ pub fn load_with_cache(
         }
     }
 
-    let mut events: Vec<SourceText> = event_files
+    let mut events: Vec<(SourceText, Option<(PathBuf, CachedEvent)>)> = event_files
         .par_iter()
         .filter(|p| {
             let is_md = matches!(
@@ -270,13 +282,31 @@ pub fn load_with_cache(
             }
             is_md
         })
-        .filter_map(|p| read_text(root, p, diagnostics))
+        .filter_map(|p| {
+            let stamp = std::fs::metadata(p).ok().and_then(|m| Stamp::part(&m));
+            let hit = cache.and_then(|c| c.events.get(p));
+            if let (Some(stamp), Some(hit)) = (stamp, hit)
+                && hit.stamp == stamp
+            {
+                return Some((hit.source.clone(), Some((p.clone(), hit.clone()))));
+            }
+            // Stamped before reading: a change in between reads it again next time.
+            let source = read_text(root, p, diagnostics)?;
+            let cached = stamp.map(|stamp| {
+                let source = source.clone();
+                (p.clone(), CachedEvent { stamp, source })
+            });
+            Some((source, cached))
+        })
         .collect();
-    events.sort_by(|a, b| a.path.cmp(&b.path));
+    events.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    let (events, read_events): (Vec<SourceText>, Vec<_>) = events.into_iter().unzip();
+    let read_events = read_events.into_iter().flatten().collect();
 
     Content {
         articles,
         reused,
+        read_events,
         themes: load_table(root, THEMES_FILE, "theme", diagnostics),
         entities: load_table(root, ENTITIES_FILE, "entity", diagnostics),
         events,
