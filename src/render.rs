@@ -1513,20 +1513,27 @@ fn overlap<T: PartialEq>(
 /// (index, distance in time, score): the five best, ties to the nearest.
 fn best_related(candidates: impl Iterator<Item = (usize, usize, usize)>) -> Vec<usize> {
     const BEST: usize = 5;
-    let mut scored: Vec<(usize, usize, usize)> = candidates.filter(|c| c.2 > 0).collect();
-    let order = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
-        b.2.cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0))
+    let before = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
+        (b.2, a.1, a.0) < (a.2, b.1, b.0) // higher score, then nearer, then first
     };
-    // The order is total: the five best, found without sorting the ~120
-    // scored, then sorted, are the first five of the sorted list.
-    if scored.len() > BEST {
-        scored.select_nth_unstable_by(BEST - 1, order);
-        scored.truncate(BEST);
+    // The best five so far, best first: ~120 candidates a page, kept
+    // without collecting or sorting them (the order is total, so this is
+    // the head of the sorted list).
+    let mut best = [(0, 0, 0); BEST];
+    let mut len = 0;
+    for c in candidates.filter(|c| c.2 > 0) {
+        if len == BEST && !before(&c, &best[BEST - 1]) {
+            continue;
+        }
+        let at = best[..len]
+            .iter()
+            .position(|b| before(&c, b))
+            .unwrap_or(len);
+        len = (len + 1).min(BEST);
+        best.copy_within(at..len - 1, at + 1);
+        best[at] = c;
     }
-    scored.sort_unstable_by(order);
-    // Not `into_iter().collect()`: that would keep the candidates' buffer,
-    // and every page's list is kept for the whole build.
-    scored.iter().map(|&(j, _, _)| j).collect()
+    best[..len].iter().map(|&(j, _, _)| j).collect()
 }
 
 /// Escaped text with a `<mark id>` around every cited span. Marks must nest
