@@ -75,7 +75,9 @@ pub struct CachedArticle {
 }
 
 /// Records kept between builds of one process (`dossier serve`), valid while
-/// the normalization settings and taxonomies are those of `settings`.
+/// the normalization settings and taxonomies are those of `settings`, and
+/// the event files as last read (in memory only: the cache on disk holds
+/// records).
 #[derive(Debug, Default)]
 pub struct ArticleCache {
     pub settings: String,
