@@ -107,6 +107,8 @@ impl BuildReport {
 pub struct BuildCache {
     pub articles: load::ArticleCache,
     pub memo: Memo,
+    /// The output's state as the last build wrote it.
+    pub output_state: Option<write::WrittenState>,
 }
 
 impl BuildCache {
@@ -115,6 +117,7 @@ impl BuildCache {
         BuildCache {
             articles: read_disk_cache(root).map(|(a, _)| a).unwrap_or_default(),
             memo: Memo::new(),
+            output_state: None,
         }
     }
 }
@@ -132,6 +135,7 @@ impl Default for BuildCache {
         BuildCache {
             articles: load::ArticleCache::default(),
             memo: Memo::new(),
+            output_state: None,
         }
     }
 }
@@ -366,17 +370,22 @@ pub fn build_with_cache(
         Some(_) => None,
         None => read_disk_cache(&options.root),
     };
-    let (articles, memo) = match (cache, from_disk.as_mut()) {
-        (Some(cache), _) => (Some(&mut cache.articles), &cache.memo),
-        (None, Some((articles, _))) => (Some(articles), &off),
-        (None, None) => (None, &off),
+    let (articles, memo, mut output_state) = match (cache, from_disk.as_mut()) {
+        (Some(cache), _) => (
+            Some(&mut cache.articles),
+            &cache.memo,
+            Some(&mut cache.output_state),
+        ),
+        (None, Some((articles, _))) => (Some(articles), &off, None),
+        (None, None) => (None, &off, None),
     };
     let start = Instant::now();
     let output = options.output();
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
     let mut prepared =
         prepare_with_cache(&options.root, options.base_url.as_deref(), articles, memo)?;
-    let staging = Staging::begin(&output).map_err(|e| {
+    let last_state = output_state.as_deref_mut().and_then(Option::take);
+    let staging = Staging::begin_after(&output, last_state).map_err(|e| {
         vec![
             Diagnostic::error(
                 output.display().to_string(),
@@ -409,10 +418,13 @@ pub fn build_with_cache(
     };
     let (written, unchanged) = (staging.written(), staging.unchanged());
     let t = Instant::now();
-    staging.commit().map_err(|e| {
+    let new_state = staging.commit_remembering().map_err(|e| {
         vec![Diagnostic::error(output.display().to_string(), None, format!("cannot swap the new site in: {e}"))
             .with_hint("the previous site is untouched; check permissions and free space, then build again")]
     })?;
+    if let Some(kept) = output_state {
+        *kept = Some(new_state);
+    }
     memo.sweep();
     prepared.timings.render = render_time;
     prepared.timings.render_parts = render_parts;
