@@ -10,11 +10,13 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use dossier::diagnostics::Diagnostic;
+
 /// A one-shot build frees and reallocates large buffers (pages, exports,
 /// search shards) all the time; mimalloc's default of giving freed memory
 /// back to the OS after 10 ms made the kernel zero the same pages again and
-/// again (at 100,000 articles, 1-2 s of system time; peak memory is the
-/// same, see BENCHMARKS.md). `serve` keeps the default: it idles between
+/// again (at 100,000 articles, 1-2 s of system time, for ~3 % more peak
+/// memory: BENCHMARKS.md). `serve` keeps the default: it idles between
 /// rebuilds and should give memory back.
 fn keep_freed_memory() {
     // `mi_option_purge_delay` in mimalloc.h (v2 and v3): milliseconds
@@ -24,7 +26,6 @@ fn keep_freed_memory() {
     // read atomically by the allocator.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
 }
-use dossier::diagnostics::Diagnostic;
 
 #[derive(Parser)]
 #[command(
