@@ -116,9 +116,15 @@ impl BuildCache {
     pub fn from_disk(root: &Path) -> BuildCache {
         BuildCache {
             articles: read_disk_cache(root).map(|(a, _)| a).unwrap_or_default(),
-            memo: Memo::new(),
-            output_state: None,
+            ..BuildCache::default()
         }
+        .keeping_event_files()
+    }
+
+    /// A process that builds again keeps event files between builds.
+    fn keeping_event_files(mut self) -> BuildCache {
+        self.articles.events.get_or_insert_default();
+        self
     }
 }
 
@@ -137,6 +143,7 @@ impl Default for BuildCache {
             memo: Memo::new(),
             output_state: None,
         }
+        .keeping_event_files()
     }
 }
 
@@ -186,8 +193,8 @@ pub fn prepare_with_cache(
         c.settings = settings;
     }
     let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref());
-    if let Some(c) = cache.as_deref_mut() {
-        c.events = std::mem::take(&mut content.read_events)
+    if let Some(kept) = cache.as_deref_mut().and_then(|c| c.events.as_mut()) {
+        *kept = std::mem::take(&mut content.read_events)
             .into_iter()
             .collect();
     }

@@ -74,17 +74,17 @@ pub struct CachedArticle {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Records kept between builds of one process (`dossier serve`), valid while
-/// the normalization settings and taxonomies are those of `settings`, and
-/// the event files as last read (in memory only: the cache on disk holds
-/// records).
+/// Records kept between builds, valid while the normalization settings and
+/// taxonomies are those of `settings`; for `dossier serve`, the event files
+/// as last read too (the cache on disk holds records only).
 #[derive(Debug, Default)]
 pub struct ArticleCache {
     pub settings: String,
     pub entries: std::collections::HashMap<String, CachedArticle>,
     /// Event files as last read, by path: one unchanged since (same size
-    /// and modification time) is not read again.
-    pub events: std::collections::HashMap<PathBuf, CachedEvent>,
+    /// and modification time) is not read again. None: not kept (a
+    /// one-shot build would only copy them).
+    pub events: Option<std::collections::HashMap<PathBuf, CachedEvent>>,
 }
 
 /// An event file's text, with the size and modification time it had.
@@ -115,7 +115,7 @@ pub struct Content {
     pub entities: Vec<Entity>,
     /// Sorted by path.
     pub events: Vec<SourceText>,
-    /// The event files read or reused, for the cache of the next build.
+    /// The event files read or reused, for a cache that keeps them.
     pub read_events: Vec<(PathBuf, CachedEvent)>,
 }
 
@@ -285,9 +285,11 @@ pub fn load_with_cache(
             is_md
         })
         .filter_map(|p| {
+            let Some(kept) = cache.and_then(|c| c.events.as_ref()) else {
+                return Some((read_text(root, p, diagnostics)?, None));
+            };
             let stamp = std::fs::metadata(p).ok().and_then(|m| Stamp::part(&m));
-            let hit = cache.and_then(|c| c.events.get(p));
-            if let (Some(stamp), Some(hit)) = (stamp, hit)
+            if let (Some(stamp), Some(hit)) = (stamp, kept.get(p))
                 && hit.stamp == stamp
             {
                 return Some((hit.source.clone(), Some((p.clone(), hit.clone()))));

@@ -154,16 +154,6 @@ struct State {
     generations: Vec<Generation>,
 }
 
-impl State {
-    /// Which generation a folder's marker names, if any.
-    fn named_in(&self, folder: &Path) -> Option<usize> {
-        let marker = fs::read_to_string(folder.join(MARKER)).ok()?;
-        self.generations
-            .iter()
-            .position(|g| token(&g.manifest) == marker)
-    }
-}
-
 /// The state a build of this process wrote, kept for its next build
 /// (`dossier serve`): used instead of reading and parsing the state file
 /// (40 MB at 100,000 articles) while that file is still the one written,
@@ -263,8 +253,18 @@ impl Staging {
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok())
                 .unwrap_or_default(),
         };
-        let live_at = state.named_in(output);
-        let spare_at = state.named_in(&spare).filter(|_| spare.is_dir());
+        // Which generation each folder's marker names, if any.
+        let tokens: Vec<String> = state
+            .generations
+            .iter()
+            .map(|g| token(&g.manifest))
+            .collect();
+        let named_in = |folder: &Path| {
+            let marker = fs::read_to_string(folder.join(MARKER)).ok()?;
+            tokens.iter().position(|t| *t == marker)
+        };
+        let live_at = named_in(output);
+        let spare_at = named_in(&spare).filter(|_| spare.is_dir());
         // Taken, not copied (100,000-entry maps), but for one generation
         // both folders hold (an unchanged rebuild makes them equal).
         let mut generations: Vec<Option<Generation>> =
@@ -904,6 +904,17 @@ mod tests {
         assert_eq!(fs::read(out.join("index/a.json")).unwrap(), b"a");
     }
 
+    /// One build of `pages` into `out`: (files written, files unchanged).
+    fn build_pages(out: &Path, pages: &[(&str, &str)]) -> (usize, usize) {
+        let s = Staging::begin(out).unwrap();
+        for (p, b) in pages {
+            s.put(p, b.as_bytes()).unwrap();
+        }
+        let counts = (s.written(), s.unchanged());
+        s.commit().unwrap();
+        counts
+    }
+
     /// Killed on either side of the swap: each folder's marker names the
     /// generation it holds, so the next build takes no file for another.
     #[test]
@@ -911,13 +922,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("public");
         let spare = tmp.path().join(".public.dossier-spare");
-        let build = |pages: &[(&str, &str)]| {
-            let s = Staging::begin(&out).unwrap();
-            for (p, b) in pages {
-                s.put(p, b.as_bytes()).unwrap();
-            }
-            s.commit().unwrap();
-        };
+        let build = |pages: &[(&str, &str)]| build_pages(&out, pages);
         let read = |name: &str| fs::read_to_string(out.join(name)).unwrap();
         build(&[("a.html", "old"), ("b.html", "b")]);
         build(&[("a.html", "new"), ("b.html", "b")]);
@@ -989,15 +994,7 @@ mod tests {
     fn third_build_touches_only_changes_and_removes_stale_pages() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("public");
-        let build = |pages: &[(&str, &str)]| {
-            let s = Staging::begin(&out).unwrap();
-            for (p, b) in pages {
-                s.put(p, b.as_bytes()).unwrap();
-            }
-            let counts = (s.written(), s.unchanged());
-            s.commit().unwrap();
-            counts
-        };
+        let build = |pages: &[(&str, &str)]| build_pages(&out, pages);
         build(&[("a.html", "1"), ("gone/x.html", "x"), ("c.html", "c")]);
         build(&[("a.html", "2"), ("gone/x.html", "x"), ("c.html", "c")]);
         let counts = build(&[("a.html", "2"), ("c.html", "c")]);

@@ -31,6 +31,15 @@ fn assert_same_files(live: &std::path::Path, clean: &std::path::Path, step: &str
     }
 }
 
+/// Options of a build of `d` into `output`.
+fn options_into(d: &Dossier, output: &std::path::Path) -> dossier::BuildOptions {
+    dossier::BuildOptions {
+        root: d.root.clone(),
+        output: Some(output.to_path_buf()),
+        base_url: None,
+    }
+}
+
 /// Builds with the preview server's cache into `options`' output, then
 /// cleanly (no article cache on disk either) into a fresh folder: the same
 /// files, and the same diagnostics.
@@ -43,11 +52,7 @@ fn assert_cached_same_as_clean(
     let cached = dossier::build::build_with_cache(options, Some(cache)).expect("cached build");
     let clean = d.out(&format!("clean-{step}"));
     let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
-    let fresh = dossier::build(&dossier::BuildOptions {
-        output: Some(clean.clone()),
-        ..options.clone()
-    })
-    .expect("clean build");
+    let fresh = dossier::build(&options_into(d, &clean)).expect("clean build");
     assert_same_files(options.output.as_deref().expect("an output"), &clean, step);
     let show = |r: &dossier::BuildReport| {
         r.diagnostics
@@ -149,15 +154,10 @@ fn every_kind_of_edit_gives_what_a_clean_build_gives() {
 /// each edit must equal a clean build too, diagnostics included.
 #[test]
 fn cached_records_give_what_a_clean_build_gives() {
-    use dossier::build::{BuildCache, BuildOptions};
+    use dossier::build::BuildCache;
 
     let d = Dossier::example();
-    let live = d.out("live");
-    let options = BuildOptions {
-        root: d.root.clone(),
-        output: Some(live.clone()),
-        base_url: None,
-    };
+    let options = options_into(&d, &d.out("live"));
     let mut cache = BuildCache::default();
     let step = |name: &str, cache: &mut BuildCache| {
         assert_cached_same_as_clean(&d, &options, cache, name);
@@ -312,7 +312,7 @@ fn build_reuses_the_records_it_left_on_disk() {
 /// documents): each step's rebuild equals a clean build.
 #[test]
 fn the_memo_follows_edits_of_a_larger_dossier() {
-    use dossier::build::{BuildCache, BuildOptions};
+    use dossier::build::BuildCache;
 
     let d = Dossier::example();
     let words = [
@@ -343,12 +343,7 @@ fn the_memo_follows_edits_of_a_larger_dossier() {
         );
     }
     d.write("content/articles/gen-0000.toml", "language = \"da\"\n");
-    let live = d.out("live");
-    let options = BuildOptions {
-        root: d.root.clone(),
-        output: Some(live.clone()),
-        base_url: None,
-    };
+    let options = options_into(&d, &d.out("live"));
     let mut cache = BuildCache::default();
     let mut step = |name: &str| assert_cached_same_as_clean(&d, &options, &mut cache, name);
     step("first");
