@@ -198,6 +198,9 @@ pub fn prepare_with_cache(
             .into_iter()
             .collect();
     }
+    if let Some(c) = cache.as_deref_mut() {
+        c.watched = content.watched.take();
+    }
     timings.load = t.elapsed();
 
     let t = Instant::now();

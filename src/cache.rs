@@ -85,7 +85,7 @@ pub fn read(root: &Path, settings: &str) -> (ArticleCache, OnDisk) {
     let mut cache = ArticleCache {
         settings: settings.to_string(),
         entries: HashMap::new(),
-        events: None,
+        ..ArticleCache::default()
     };
     let mut on_disk = OnDisk::default();
     for line in shards.into_iter().flatten() {

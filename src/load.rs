@@ -4,7 +4,7 @@
 //! (UTF-8, UTF-16 with BOM, or Windows-1252 as a fallback) and pairs articles
 //! with their sidecars. Files are never modified.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -85,6 +85,85 @@ pub struct ArticleCache {
     /// and modification time) is not read again. None: not kept (a
     /// one-shot build would only copy them).
     pub events: Option<std::collections::HashMap<PathBuf, CachedEvent>>,
+    /// Set by a process that watches `content/` and reports every change
+    /// (`dossier serve`): its builds keep [`ArticleCache::watched`].
+    pub watching: bool,
+    /// The files the last build found, and the paths reported changed
+    /// since: with them, a build neither walks `content/` nor looks at a
+    /// file nobody reported. None: the next build walks.
+    pub watched: Option<Watched>,
+}
+
+impl ArticleCache {
+    /// Paths (relative to the root) a watcher reported changed.
+    pub fn saw_changes(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        if let Some(watched) = &mut self.watched {
+            watched.changed.extend(paths);
+        }
+    }
+
+    /// The watcher may have missed changes: the next build walks `content/`.
+    pub fn lost_changes(&mut self) {
+        self.watched = None;
+    }
+}
+
+/// See [`ArticleCache::watched`].
+#[derive(Debug, Clone, Default)]
+pub struct Watched {
+    /// As [`list_files`] gives them.
+    articles: BTreeSet<PathBuf>,
+    events: BTreeSet<PathBuf>,
+    /// Relative to the root.
+    changed: BTreeSet<PathBuf>,
+}
+
+impl Watched {
+    /// The files below `dir` now: the last listing with the reported paths
+    /// looked at again. None when a walk must tell (a folder or a link
+    /// appeared, a folder went, or a path cannot be read).
+    fn relist(&self, root: &Path, dir: &Path, listed: &BTreeSet<PathBuf>) -> Option<Vec<PathBuf>> {
+        let mut files = listed.clone();
+        for rel in &self.changed {
+            let path = root.join(rel);
+            if dir.starts_with(&path) {
+                return None; // the folder itself, or one above it
+            }
+            let Ok(below) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let hidden = below
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            if hidden {
+                continue; // never listed (hidden files and folders are skipped)
+            }
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    files.insert(path);
+                }
+                Ok(_) => return None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    files.remove(&path);
+                    if files
+                        .range(path.clone()..)
+                        .next()
+                        .is_some_and(|f| f.starts_with(&path))
+                    {
+                        return None; // a folder removed
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+        Some(files.into_iter().collect())
+    }
+
+    /// True when the file may have changed since the last build.
+    fn may_have_changed(&self, root: &Path, path: &Path) -> bool {
+        path.strip_prefix(root)
+            .map_or(true, |rel| self.changed.contains(rel))
+    }
 }
 
 /// An event file's text, with the size and modification time it had.
@@ -117,6 +196,8 @@ pub struct Content {
     pub events: Vec<SourceText>,
     /// The event files read or reused, for a cache that keeps them.
     pub read_events: Vec<(PathBuf, CachedEvent)>,
+    /// What was found, for a cache that is watching.
+    pub watched: Option<Watched>,
 }
 
 /// Reads everything under `ROOT/content`. Problems become diagnostics; the
@@ -139,8 +220,29 @@ pub fn load_with_cache(
                 .with_hint("create content/articles/ and put clippings (.txt) or markdown (.md) in it, or run `dossier init DIR`"),
         );
     }
-    let article_files = list_files(root, &articles_dir, diagnostics);
-    let event_files = list_files(root, &root.join(EVENTS_DIR), diagnostics);
+    let events_dir = root.join(EVENTS_DIR);
+    // With every change since the last build reported, only those paths
+    // are looked at: no walk, no stat of 10,000 unchanged files.
+    let watched = cache.and_then(|c| c.watched.as_ref());
+    let relisted = watched.and_then(|w| {
+        Some((
+            w.relist(root, &articles_dir, &w.articles)?,
+            w.relist(root, &events_dir, &w.events)?,
+        ))
+    });
+    let known = relisted.is_some().then_some(watched).flatten();
+    let unchanged = |path: &Path| known.is_some_and(|w| !w.may_have_changed(root, path));
+    let (article_files, event_files) = relisted.unwrap_or_else(|| {
+        (
+            list_files(root, &articles_dir, diagnostics),
+            list_files(root, &events_dir, diagnostics),
+        )
+    });
+    let watched = cache.is_some_and(|c| c.watching).then(|| Watched {
+        articles: article_files.iter().cloned().collect(),
+        events: event_files.iter().cloned().collect(),
+        changed: BTreeSet::new(),
+    });
 
     // id -> (the article file and its format, its sidecar)
     type Pair = (Option<(PathBuf, ArticleFormat)>, Option<PathBuf>);
@@ -222,6 +324,13 @@ pub fn load_with_cache(
             };
             let rel = relative(root, &path);
             let (stamp, bytes) = match cache.and_then(|c| c.entries.get(&id)) {
+                Some(hit)
+                    if unchanged(&path)
+                        && sidecar.as_deref().is_none_or(&unchanged)
+                        && hit.stamp.sidecar.is_some() == sidecar.is_some() =>
+                {
+                    return Some(Err(hit.clone()));
+                }
                 Some(hit) => {
                     let stamp = Stamp::of(&path, sidecar.as_deref());
                     if hit.stamp == stamp {
@@ -288,6 +397,11 @@ pub fn load_with_cache(
             let Some(kept) = cache.and_then(|c| c.events.as_ref()) else {
                 return Some((read_text(root, p, diagnostics)?, None));
             };
+            if let Some(hit) = kept.get(p)
+                && unchanged(p)
+            {
+                return Some((hit.source.clone(), Some((p.clone(), hit.clone()))));
+            }
             let stamp = std::fs::metadata(p).ok().and_then(|m| Stamp::part(&m));
             if let (Some(stamp), Some(hit)) = (stamp, kept.get(p))
                 && hit.stamp == stamp
@@ -311,6 +425,7 @@ pub fn load_with_cache(
         articles,
         reused,
         read_events,
+        watched,
         themes: load_table(root, THEMES_FILE, "theme", diagnostics),
         entities: load_table(root, ENTITIES_FILE, "entity", diagnostics),
         events,

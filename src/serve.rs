@@ -185,6 +185,54 @@ fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut BuildCache) {
     }
 }
 
+/// What one burst of file events reported.
+struct Batch {
+    /// Every path named, relative to the root; None when events were lost.
+    paths: Option<Vec<PathBuf>>,
+    /// Whether a watched source changed.
+    rebuild: bool,
+}
+
+impl Batch {
+    fn of(
+        events: &[notify_debouncer_full::DebouncedEvent],
+        root: &Path,
+        relevant: &dyn Fn(&Path) -> bool,
+    ) -> Batch {
+        let mut batch = Batch::default();
+        // Builds read every source: opening a file is not a change.
+        for e in events
+            .iter()
+            .filter(|e| !matches!(e.kind, EventKind::Access(_)))
+        {
+            batch.rebuild |= e.need_rescan() || e.paths.iter().any(|p| relevant(p));
+            // Every path counts for the listing (a walk lists `x.md~` too).
+            let relative: Option<Vec<PathBuf>> = (!e.need_rescan())
+                .then(|| {
+                    e.paths
+                        .iter()
+                        .map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+                        .collect()
+                })
+                .flatten();
+            match (&mut batch.paths, relative) {
+                (Some(paths), Some(relative)) => paths.extend(relative),
+                _ => batch.paths = None,
+            }
+        }
+        batch
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch {
+            paths: Some(Vec::new()),
+            rebuild: false,
+        }
+    }
+}
+
 type Debouncer = notify_debouncer_full::Debouncer<
     notify_debouncer_full::notify::RecommendedWatcher,
     notify_debouncer_full::RecommendedCache,
@@ -199,7 +247,7 @@ fn watch(
     options: BuildOptions,
     shared: Arc<Shared>,
 ) -> Result<(Debouncer, std::sync::mpsc::Receiver<()>), Diagnostic> {
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (tx, rx) = std::sync::mpsc::channel::<Batch>();
     let root_abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let output_abs = output
         .canonicalize()
@@ -219,18 +267,20 @@ fn watch(
                 })
         }
     };
+    let root_abs_events = root_abs.clone();
     let mut debouncer = new_debouncer(
         Duration::from_millis(50),
         None,
         move |result: DebounceEventResult| {
-            if let Ok(events) = result
-                && events.iter().any(|e| {
-                    // Builds read every source: opening a file is not a change.
-                    !matches!(e.kind, EventKind::Access(_)) && e.paths.iter().any(|p| relevant(p))
-                })
-            {
-                let _ = tx.send(());
-            }
+            let batch = match result {
+                Ok(events) => Batch::of(&events, &root_abs_events, &relevant),
+                // Events lost: build, and look at every file.
+                Err(_) => Batch {
+                    paths: None,
+                    rebuild: true,
+                },
+            };
+            let _ = tx.send(batch);
         },
     )
     .map_err(|e| Diagnostic::error("serve", None, format!("cannot watch files: {e}")))?;
@@ -247,12 +297,24 @@ fn watch(
         // Records of unchanged articles, and what was made from them, are
         // kept between rebuilds.
         let mut cache = BuildCache::from_disk(&options.root);
+        // Every change from now on is reported: builds after the first
+        // look only at the files named.
+        cache.articles.watching = true;
         rebuild(&options, &shared, &mut cache);
         let _ = built.send(());
-        while rx.recv().is_ok() {
+        let mut pending = false;
+        while let Ok(batch) = rx.recv() {
             // Coalesce changes that arrived while the last build ran.
-            while rx.try_recv().is_ok() {}
-            rebuild(&options, &shared, &mut cache);
+            for batch in std::iter::once(batch).chain(rx.try_iter()) {
+                pending |= batch.rebuild;
+                match batch.paths {
+                    Some(paths) => cache.articles.saw_changes(paths),
+                    None => cache.articles.lost_changes(),
+                }
+            }
+            if std::mem::take(&mut pending) {
+                rebuild(&options, &shared, &mut cache);
+            }
         }
     });
     Ok((debouncer, first_build))

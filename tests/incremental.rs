@@ -191,6 +191,77 @@ fn cached_records_give_what_a_clean_build_gives() {
     assert_eq!(cache.articles.entries.len(), 5);
 }
 
+/// With a watcher reporting what changed (as `dossier serve` does), a
+/// rebuild looks only at the reported paths: each reported edit gives what
+/// a clean build gives, and an unreported one is not seen until the
+/// watcher says it lost events.
+#[test]
+fn reported_changes_are_all_a_watched_build_looks_at() {
+    use dossier::build::BuildCache;
+    use std::path::PathBuf;
+
+    let d = Dossier::example();
+    let options = options_into(&d, &d.out("live"));
+    let mut cache = BuildCache::default();
+    cache.articles.watching = true;
+    let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
+        cache
+            .articles
+            .saw_changes(changed.iter().map(PathBuf::from));
+        assert_cached_same_as_clean(&d, &options, cache, name);
+    };
+    step("first", &mut cache, &[]);
+    d.write(
+        "content/articles/new.txt",
+        "Et notat om Lukasjenko og Iskander.\n",
+    );
+    step("added", &mut cache, &["content/articles/new.txt"]);
+    d.write("content/articles/new.toml", "date = \"2022-07\"\n");
+    step("sidecar added", &mut cache, &["content/articles/new.toml"]);
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    let text = d.read(event);
+    d.write(event, format!("{text}\nMinsk welcomed the pledge.\n"));
+    step("event", &mut cache, &[event]);
+    // Hidden files are never listed; `x~` files are, with a warning.
+    d.write("content/articles/.new.txt.swp", "editor state");
+    d.write("content/articles/new.txt~", "a backup");
+    step(
+        "backup files",
+        &mut cache,
+        &["content/articles/.new.txt.swp", "content/articles/new.txt~"],
+    );
+    // A folder appears: a walk finds what is in it.
+    d.write("content/articles/2024/later.txt", "Et senere notat.\n");
+    step("folder", &mut cache, &["content/articles/2024"]);
+    std::fs::remove_dir_all(d.path("content/articles/2024")).unwrap();
+    step("folder removed", &mut cache, &["content/articles/2024"]);
+    std::fs::remove_file(d.path("content/articles/new.toml")).unwrap();
+    step(
+        "sidecar removed",
+        &mut cache,
+        &["content/articles/new.toml"],
+    );
+
+    // An edit nobody reported is not looked at...
+    d.write("content/articles/new.txt", "Et helt andet notat.\n");
+    let unreported = dossier::build::build_with_cache(&options, Some(&mut cache)).unwrap();
+    let page = std::fs::read_to_string(
+        options
+            .output
+            .as_ref()
+            .unwrap()
+            .join("articles/new/index.html"),
+    )
+    .unwrap();
+    assert!(page.contains("Iskander"), "the unreported edit is not seen");
+    assert_eq!(unreported.written, 0, "nothing changed as far as it knows");
+    // ...until the watcher says events were lost: then every file is.
+    cache.articles.lost_changes();
+    step("lost events", &mut cache, &[]);
+    std::fs::remove_file(d.path("content/articles/new.txt")).unwrap();
+    step("removed", &mut cache, &["content/articles/new.txt"]);
+}
+
 /// All lines of the cache's shards but their headers.
 fn cached_lines(d: &Dossier) -> Vec<String> {
     let dir = d.path(".dossier-cache/articles");

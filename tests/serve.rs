@@ -188,6 +188,16 @@ fn edits_rebuild_reload_and_broken_edits_show_their_error() {
     let page = "articles/004-fdb09750b2c18041/";
     s.wait_until(|s| s.get(page).1.contains("Checked against the print edition."));
 
+    // A new article, then removed: rebuilds look only at the files the
+    // watcher names, so these must be named.
+    let added = "content/articles/zz-arrived.txt";
+    d.write(added, "Et nyt notat om Lukasjenko.\n\nAndet afsnit.\n");
+    assert_eq!(next_event(), "reload");
+    s.wait_until(|s| s.get("articles/zz-arrived/").0 == 200);
+    std::fs::remove_file(d.path(added)).unwrap();
+    assert_eq!(next_event(), "reload");
+    s.wait_until(|s| s.get("articles/zz-arrived/").0 == 404);
+
     // A misquote: the build fails, the last good site stays up, and the
     // error, with its file and line, is what open pages are sent.
     let event = "content/events/2023-05-shoigu-khrenin-nuclear-agreement.md";
