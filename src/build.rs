@@ -192,7 +192,8 @@ pub fn prepare_with_cache(
         c.entries.clear();
         c.settings = settings;
     }
-    let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref());
+    let watched = cache.as_deref_mut().and_then(|c| c.watched.take());
+    let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref(), watched);
     if let Some(kept) = cache.as_deref_mut().and_then(|c| c.events.as_mut()) {
         *kept = std::mem::take(&mut content.read_events)
             .into_iter()

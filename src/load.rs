@@ -122,9 +122,13 @@ impl Watched {
     /// The files below `dir` now: the last listing with the reported paths
     /// looked at again. None when a walk must tell (a folder or a link
     /// appeared, a folder went, or a path cannot be read).
-    fn relist(&self, root: &Path, dir: &Path, listed: &BTreeSet<PathBuf>) -> Option<Vec<PathBuf>> {
-        let mut files = listed.clone();
-        for rel in &self.changed {
+    fn relist(
+        changed: &BTreeSet<PathBuf>,
+        root: &Path,
+        dir: &Path,
+        files: &mut BTreeSet<PathBuf>,
+    ) -> Option<()> {
+        for rel in changed {
             let path = root.join(rel);
             if dir.starts_with(&path) {
                 return None; // the folder itself, or one above it
@@ -156,13 +160,7 @@ impl Watched {
                 Err(_) => return None,
             }
         }
-        Some(files.into_iter().collect())
-    }
-
-    /// True when the file may have changed since the last build.
-    fn may_have_changed(&self, root: &Path, path: &Path) -> bool {
-        path.strip_prefix(root)
-            .map_or(true, |rel| self.changed.contains(rel))
+        Some(())
     }
 }
 
@@ -203,15 +201,18 @@ pub struct Content {
 /// Reads everything under `ROOT/content`. Problems become diagnostics; the
 /// files that could be read are still returned so `check` reports all at once.
 pub fn load(root: &Path, diagnostics: &Diagnostics) -> Content {
-    load_with_cache(root, diagnostics, None)
+    load_with_cache(root, diagnostics, None, None)
 }
 
 /// As [`load`], but articles whose files did not change since `cache` was
 /// filled are returned as cached records instead of being read.
+/// `watched`: what the cache's last build found and the changes reported
+/// since (see [`ArticleCache::watched`]).
 pub fn load_with_cache(
     root: &Path,
     diagnostics: &Diagnostics,
     cache: Option<&ArticleCache>,
+    watched: Option<Watched>,
 ) -> Content {
     let articles_dir = root.join(ARTICLES_DIR);
     if !articles_dir.is_dir() {
@@ -223,26 +224,34 @@ pub fn load_with_cache(
     let events_dir = root.join(EVENTS_DIR);
     // With every change since the last build reported, only those paths
     // are looked at: no walk, no stat of 10,000 unchanged files.
-    let watched = cache.and_then(|c| c.watched.as_ref());
-    let relisted = watched.and_then(|w| {
-        Some((
-            w.relist(root, &articles_dir, &w.articles)?,
-            w.relist(root, &events_dir, &w.events)?,
-        ))
-    });
-    let known = relisted.is_some().then_some(watched).flatten();
-    let unchanged = |path: &Path| known.is_some_and(|w| !w.may_have_changed(root, path));
-    let (article_files, event_files) = relisted.unwrap_or_else(|| {
-        (
-            list_files(root, &articles_dir, diagnostics),
-            list_files(root, &events_dir, diagnostics),
-        )
-    });
-    let watched = cache.is_some_and(|c| c.watching).then(|| Watched {
-        articles: article_files.iter().cloned().collect(),
-        events: event_files.iter().cloned().collect(),
+    let mut changed = BTreeSet::new();
+    let mut known = None;
+    if let Some(mut w) = watched {
+        changed = std::mem::take(&mut w.changed);
+        if Watched::relist(&changed, root, &articles_dir, &mut w.articles)
+            .and_then(|()| Watched::relist(&changed, root, &events_dir, &mut w.events))
+            .is_some()
+        {
+            known = Some(w);
+        }
+    }
+    let all_known = known.is_some();
+    let unchanged = |path: &Path| {
+        all_known
+            && path
+                .strip_prefix(root)
+                .is_ok_and(|rel| !changed.contains(rel))
+    };
+    let listing = known.take().unwrap_or_else(|| Watched {
+        articles: list_files(root, &articles_dir, diagnostics)
+            .into_iter()
+            .collect(),
+        events: list_files(root, &events_dir, diagnostics)
+            .into_iter()
+            .collect(),
         changed: BTreeSet::new(),
     });
+    let (article_files, event_files) = (&listing.articles, &listing.events);
 
     // id -> (the article file and its format, its sidecar)
     type Pair = (Option<(PathBuf, ArticleFormat)>, Option<PathBuf>);
@@ -251,7 +260,7 @@ pub fn load_with_cache(
         let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else {
             diagnostics.push(
                 Diagnostic::warning(
-                    relative(root, &file),
+                    relative(root, file),
                     None,
                     "file name is not valid UTF-8; skipped",
                 )
@@ -276,7 +285,7 @@ pub fn load_with_cache(
                 if let Some((other, _)) = &entry.0 {
                     diagnostics.push(
                         Diagnostic::error(
-                            relative(root, &file),
+                            relative(root, file),
                             None,
                             format!(
                                 "article id {stem:?} is also used by {}",
@@ -289,12 +298,12 @@ pub fn load_with_cache(
                     );
                     continue;
                 }
-                entry.0 = Some((file, format));
+                entry.0 = Some((file.clone(), format));
             }
-            "toml" => entry.1 = Some(file),
+            "toml" => entry.1 = Some(file.clone()),
             _ => diagnostics.push(
                 Diagnostic::warning(
-                    relative(root, &file),
+                    relative(root, file),
                     None,
                     "not an article (.txt, .md) or sidecar (.toml); ignored",
                 )
@@ -322,15 +331,16 @@ pub fn load_with_cache(
                 }
                 return None;
             };
+            let hit = cache.and_then(|c| c.entries.get(&id));
+            if let Some(hit) = hit
+                && unchanged(&path)
+                && sidecar.as_deref().is_none_or(&unchanged)
+                && hit.stamp.sidecar.is_some() == sidecar.is_some()
+            {
+                return Some(Err(hit.clone()));
+            }
             let rel = relative(root, &path);
-            let (stamp, bytes) = match cache.and_then(|c| c.entries.get(&id)) {
-                Some(hit)
-                    if unchanged(&path)
-                        && sidecar.as_deref().is_none_or(&unchanged)
-                        && hit.stamp.sidecar.is_some() == sidecar.is_some() =>
-                {
-                    return Some(Err(hit.clone()));
-                }
+            let (stamp, bytes) = match hit {
                 Some(hit) => {
                     let stamp = Stamp::of(&path, sidecar.as_deref());
                     if hit.stamp == stamp {
@@ -366,7 +376,7 @@ pub fn load_with_cache(
         })
         .collect();
     let mut articles = Vec::new();
-    let mut reused = Vec::new();
+    let mut reused = Vec::with_capacity(loaded.len());
     for item in loaded {
         match item {
             Ok(article) => articles.push(article),
@@ -425,7 +435,7 @@ pub fn load_with_cache(
         articles,
         reused,
         read_events,
-        watched,
+        watched: cache.is_some_and(|c| c.watching).then_some(listing),
         themes: load_table(root, THEMES_FILE, "theme", diagnostics),
         entities: load_table(root, ENTITIES_FILE, "entity", diagnostics),
         events,

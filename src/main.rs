@@ -12,12 +12,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use dossier::diagnostics::Diagnostic;
 
-/// A one-shot build frees and reallocates large buffers (pages, exports,
-/// search shards) all the time; mimalloc's default of giving freed memory
-/// back to the OS after 10 ms made the kernel zero the same pages again and
-/// again (at 100,000 articles, 1-2 s of system time, for ~3 % more peak
-/// memory: BENCHMARKS.md). `serve` keeps the default: it idles between
-/// rebuilds and should give memory back.
+/// A build frees and reallocates large buffers (pages, exports, search
+/// shards) all the time; mimalloc's default of giving freed memory back to
+/// the OS after 10 ms made the kernel zero the same pages again and again
+/// (at 100,000 articles, 1-2 s of system time, for ~3 % more peak memory).
+/// `serve` keeps it too: each rebuild faulted its working set in afresh
+/// (one new article at 10,000: 0.58-0.65 s with the default, 0.42-0.45 s
+/// without, for ~100 MB more held between rebuilds: BENCHMARKS.md).
 fn keep_freed_memory() {
     // `mi_option_purge_delay` in mimalloc.h (v2 and v3): milliseconds
     // before freed memory is returned, -1 for never.
@@ -200,6 +201,7 @@ fn main() -> ExitCode {
             open,
             timings,
         } => {
+            keep_freed_memory();
             let options = dossier::serve::ServeOptions {
                 root: cli.root,
                 output,
