@@ -123,49 +123,82 @@ fn put_json_lines<T: serde::Serialize + Sync>(
     memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
     memo: &Memo,
 ) -> std::io::Result<()> {
-    sink.put_stream(path, &mut |out| {
-        write_json_lines(out, items, &memo_key, memo)
+    sink.put_stream(path, true, &mut |out| {
+        write_json_lines(out, items, &memo_key, memo).map(Some)
     })
 }
+
+/// An element's line, and its digest.
+type Line = Result<(Vec<u8>, [u8; 32]), String>;
 
 /// A JSON array with one element a line: compact, still readable and
 /// diffable line by line. Serialized in parallel a chunk at a time;
 /// `memo_key` gives the key an item's line is kept under between builds.
+/// Returns the file's digest, made from the lines' (each hashed once, in
+/// parallel, and kept with its line).
 fn write_json_lines<T: serde::Serialize + Sync>(
     out: &mut dyn std::io::Write,
     items: &[T],
     memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
     memo: &Memo,
-) -> std::io::Result<()> {
+) -> std::io::Result<String> {
     use rayon::prelude::*;
+    use std::io::IoSlice;
+    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(items.len());
     out.write_all(b"[\n")?;
     for (c, chunk) in items.chunks(STREAM_CHUNK).enumerate() {
         let first = c * STREAM_CHUNK;
-        let lines: Vec<Arc<Result<Vec<u8>, String>>> = chunk
+        let lines: Vec<Arc<Line>> = chunk
             .par_iter()
             .enumerate()
             .map(|(j, item)| {
-                let make = || serde_json::to_vec(item).map_err(|e| e.to_string());
+                let make = || {
+                    let line = serde_json::to_vec(item).map_err(|e| e.to_string())?;
+                    let digest = *blake3::hash(&line).as_bytes();
+                    Ok((line, digest))
+                };
                 match memo_key(first + j) {
                     Some((kind, key)) => memo.get_or(kind, key, make),
                     None => Arc::new(make()),
                 }
             })
             .collect();
+        // The chunk's lines and separators in as few system calls as the
+        // kernel takes, not copied through a buffer.
+        let mut slices = Vec::with_capacity(2 * lines.len());
         for (j, line) in lines.iter().enumerate() {
-            let line = line
+            let (line, digest) = line
                 .as_ref()
                 .as_ref()
                 .map_err(|e| std::io::Error::other(e.clone()))?;
-            out.write_all(line)?;
-            out.write_all(if first + j + 1 < items.len() {
+            digests.push(*digest);
+            slices.push(IoSlice::new(line));
+            slices.push(IoSlice::new(if first + j + 1 < items.len() {
                 b",\n"
             } else {
                 b"\n"
-            })?;
+            }));
+        }
+        write_all_vectored(out, &mut slices)?;
+    }
+    out.write_all(b"]\n")?;
+    Ok(crate::write::digest_of_parts(&digests))
+}
+
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored(
+    out: &mut dyn std::io::Write,
+    mut slices: &mut [std::io::IoSlice<'_>],
+) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    out.write_all(b"]\n")
+    Ok(())
 }
 
 fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {

@@ -23,11 +23,14 @@ pub trait Sink: Sync {
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
 
     /// A file written by `write` as it is made: the whole-dossier exports,
-    /// so that they are never held in memory at once.
+    /// so that they are never held in memory at once. With `digests`,
+    /// `write` returns a digest of the bytes it wrote (see
+    /// [`crate::write::digest_of_parts`]), and the sink need not hash them.
     fn put_stream(
         &self,
         path: &str,
-        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+        _digests: bool,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<Option<String>>,
     ) -> std::io::Result<()> {
         let mut bytes = Vec::new();
         write(&mut bytes)?;
