@@ -1055,6 +1055,9 @@ fn analyse_all<'a>(
         chunks.push(&rest[..take]);
         rest = &rest[take..];
     }
+    if context.memo.is_on() {
+        return analyse_in_runs(context, blocks);
+    }
     let mut merged = Merged::default();
     let mut pending: Option<Vec<Analysed>> = None;
     for chunk in chunks {
@@ -1074,6 +1077,126 @@ fn analyse_all<'a>(
         merged.add(analysed)?;
     }
     Ok(merged)
+}
+
+/// Documents a run holds on average (see [`Run`]).
+const RUN: u16 = 512;
+
+/// As [`analyse_all`], for a build that keeps its results (`dossier
+/// serve`): the documents' postings are merged a run of documents at a
+/// time, and a run whose documents did not change is taken from the memo,
+/// so one new article re-merges one run instead of every document.
+fn analyse_in_runs<'a>(
+    context: &BlockContext<'a, '_>,
+    blocks: &[Block],
+) -> Result<Merged<'a>, Vec<Diagnostic>> {
+    let analysed: Vec<Analysed> = blocks
+        .par_iter()
+        .map(|block| write_block(context, block))
+        .collect();
+    let mut documents = Vec::with_capacity(context.keys.len());
+    let mut errors = Vec::new();
+    for block in analysed {
+        match block {
+            Ok((_, docs)) => documents.extend(docs),
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let runs = runs(context.keys);
+    let merged_runs: Vec<Arc<Run>> = runs
+        .par_iter()
+        .map(|range| {
+            let keys: Vec<&[u8]> = context.keys[range.clone()].iter().map(|k| &k[..]).collect();
+            context.memo.get_or("search-run", memo::key(&keys), || {
+                Run::of(documents[range.clone()].iter().map(|(a, _)| &**a))
+            })
+        })
+        .collect();
+    let mut merged = Merged::default();
+    for (range, run) in runs.iter().zip(&merged_runs) {
+        merged.add_run(range.start as u32, run);
+    }
+    merged
+        .languages
+        .extend(documents.iter().map(|(_, language)| *language));
+    Ok(merged)
+}
+
+/// Consecutive documents cut into runs where a document's key says so
+/// (about one in [`RUN`]): a document added or changed changes the run it
+/// is in, and the runs around it stay what they were.
+fn runs(keys: &[memo::Key]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (n, key) in keys.iter().enumerate() {
+        let ends_here = u16::from_le_bytes([key[0], key[1]]) % RUN == 0;
+        if ends_here || n + 1 - start >= 4 * RUN as usize || n + 1 == keys.len() {
+            runs.push(start..n + 1);
+            start = n + 1;
+        }
+    }
+    runs
+}
+
+/// The merged postings of a run of consecutive documents, numbered from
+/// the run's first: by stem, the first and last document having it and
+/// `tf,n,paragraph…` of the first followed by `,delta,tf,n,paragraph…` of
+/// each other, as [`Merged`] writes them.
+struct Run {
+    /// (stem, first document, last document, range of `text`).
+    stems: Vec<(u32, u32, u32, u32, u32)>,
+    text: String,
+    lengths: Vec<u32>,
+    /// The (word, stem) pairs its documents have, each once.
+    pairs: Vec<u32>,
+}
+
+impl Run {
+    fn of<'x>(analyses: impl Iterator<Item = &'x Analysis>) -> Run {
+        let mut by_stem: HashMap<u32, (u32, u32, String), Fx> = HashMap::default();
+        let mut lengths = Vec::new();
+        let mut pairs = Vec::new();
+        for (n, analysis) in (0u32..).zip(analyses) {
+            lengths.push(analysis.length);
+            pairs.extend_from_slice(&analysis.pairs);
+            for &(stem, from, to) in &analysis.stems {
+                let postings = &analysis.text[from as usize..to as usize];
+                match by_stem.entry(stem) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((n, n, postings.to_string()));
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        let (_, last, text) = e.get_mut();
+                        text.push(',');
+                        push_number(text, n - *last);
+                        *last = n;
+                        text.push(',');
+                        text.push_str(postings);
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut text = String::with_capacity(by_stem.values().map(|(_, _, t)| t.len()).sum());
+        let stems = by_stem
+            .into_iter()
+            .map(|(stem, (first, last, postings))| {
+                let from = text.len() as u32;
+                text.push_str(&postings);
+                (stem, first, last, from, text.len() as u32)
+            })
+            .collect();
+        Run {
+            stems,
+            text,
+            lengths,
+            pairs,
+        }
+    }
 }
 
 /// What every block is analysed and written with.
@@ -1217,6 +1340,31 @@ impl<'a> Merged<'a> {
             Ok(())
         } else {
             Err(errors)
+        }
+    }
+
+    /// Adds a run of documents, the first of which is document `start`.
+    /// The same postings as [`Merged::add`] of its documents.
+    fn add_run(&mut self, start: u32, run: &Run) {
+        self.lengths.extend_from_slice(&run.lengths);
+        for &pair in &run.pairs {
+            let pair = pair as usize;
+            if self.pairs.len() <= pair {
+                self.pairs.resize(pair + 1, false);
+            }
+            self.pairs[pair] = true;
+        }
+        for &(stem, first, last, from, to) in &run.stems {
+            let stem = stem as usize;
+            if self.postings.len() <= stem {
+                self.postings.resize_with(stem + 1, || (0, String::new()));
+            }
+            let (previous, text) = &mut self.postings[stem];
+            text.push(if text.is_empty() { '[' } else { ',' });
+            push_number(text, start + first - *previous);
+            *previous = start + last;
+            text.push(',');
+            text.push_str(&run.text[from as usize..to as usize]);
         }
     }
 }
@@ -1779,6 +1927,76 @@ mod tests {
         let empty = &json(&files, "docs/article/0.json")[2];
         assert_eq!(empty["url"], "articles/empty/");
         assert_eq!(empty["paragraphs"], serde_json::json!([]));
+    }
+
+    /// A dossier of `ids`, each article's words its own.
+    fn many(ids: impl Iterator<Item = u32>) -> SiteIndex {
+        let words = [
+            "atom",
+            "waffen",
+            "kärnvapen",
+            "belarus",
+            "rakett",
+            "minsk",
+            "avtal",
+        ];
+        let records = ids
+            .map(|i| {
+                let text = format!(
+                    "{} {} nummer{} {}",
+                    words[i as usize % 7],
+                    words[(i as usize / 7) % 7],
+                    i % 97,
+                    if i % 3 == 0 { "Lukasjenko" } else { "" }
+                );
+                let mut r = record(
+                    &format!("r{i:06}"),
+                    ["sv", "de", "nb"][i as usize % 3],
+                    &format!("Titel {i}"),
+                    &[&text, "Ett stycke till."],
+                );
+                r.fingerprint = format!("fingerprint {i}");
+                Arc::new(r)
+            })
+            .collect();
+        SiteIndex::build(
+            Config::default(),
+            records,
+            vec![],
+            vec![],
+            tiny().entities.clone(),
+        )
+    }
+
+    fn files_with(index: &SiteIndex, memo: &Memo) -> BTreeMap<String, Vec<u8>> {
+        let memory = Memory::default();
+        write_index(index, &memory, memo, b"test").expect("index");
+        memo.sweep();
+        memory.0.into_inner().unwrap()
+    }
+
+    /// `serve` merges postings a run of documents at a time, runs kept in
+    /// its memo: the same files as merging document by document, before
+    /// and after documents are added in the middle and at the start.
+    #[test]
+    fn postings_merged_by_runs_are_those_merged_by_documents() {
+        let memo = Memo::new();
+        let first = many(0..3000);
+        let keys = Documents { index: &first }.keys();
+        assert!(
+            runs(&keys).len() >= 3,
+            "several runs: {}",
+            runs(&keys).len()
+        );
+        assert_eq!(files_with(&first, &memo), files(&first));
+        // One added in the middle (ids sort as numbers: r001500 < r0015001).
+        let ids = || (0..3000).map(|i| i * 10);
+        let before = many(ids());
+        assert_eq!(files_with(&before, &memo), files(&before));
+        for added in [15_005, 3] {
+            let after = many(ids().chain([added]));
+            assert_eq!(files_with(&after, &memo), files(&after), "{added} added");
+        }
     }
 
     #[test]
