@@ -53,6 +53,10 @@ struct Shared {
     errors: RwLock<Option<String>>,
     notices: broadcast::Sender<Notice>,
     timings: bool,
+    /// Successful builds so far: a page carries the number current when it
+    /// was read, and reloads if it meets a later one (a reload notice sent
+    /// while it was loading reaches no page).
+    builds: std::sync::atomic::AtomicU64,
 }
 
 const CLIENT_JS: &str = include_str!("serve/reload.js");
@@ -109,6 +113,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         errors: RwLock::new(None),
         notices,
         timings: options.timings,
+        builds: std::sync::atomic::AtomicU64::new(0),
     });
     // The watcher thread owns building; the server only reads the output.
     // Watching starts before the first build, so a file saved during it is
@@ -161,6 +166,9 @@ fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut BuildCache) {
                 say(format_args!("{}", report.timings.to_string().trim_end()));
             }
             *shared.errors.write().unwrap_or_else(|p| p.into_inner()) = None;
+            shared
+                .builds
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ = shared.notices.send(Notice {
                 kind: "reload",
                 text: String::new(),
@@ -347,7 +355,8 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let body = serde_json::json!({ "errors": errors }).to_string();
+    let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
+    let body = serde_json::json!({ "errors": errors, "build": build }).to_string();
     (
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -409,16 +418,20 @@ async fn file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     if !inside {
         return not_found(&shared).await;
     }
+    // Counted before reading: a build finishing in between makes the page
+    // look older than it is (one reload too many), never newer.
+    let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
     match tokio::fs::read(&path).await {
-        Ok(bytes) => respond(&shared, &path, bytes, StatusCode::OK),
+        Ok(bytes) => respond(&shared, &path, bytes, StatusCode::OK, build),
         Err(_) => not_found(&shared).await,
     }
 }
 
 async fn not_found(shared: &Shared) -> Response {
     let page = shared.output.join("404.html");
+    let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
     match tokio::fs::read(&page).await {
-        Ok(bytes) => respond(shared, &page, bytes, StatusCode::NOT_FOUND),
+        Ok(bytes) => respond(shared, &page, bytes, StatusCode::NOT_FOUND, build),
         Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
@@ -431,7 +444,13 @@ fn redirect(to: &str) -> Response {
     response
 }
 
-fn respond(shared: &Shared, path: &Path, bytes: Vec<u8>, status: StatusCode) -> Response {
+fn respond(
+    shared: &Shared,
+    path: &Path,
+    bytes: Vec<u8>,
+    status: StatusCode,
+    build: u64,
+) -> Response {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let is_html = mime.essence_str() == "text/html";
     let content_type = match mime.type_() {
@@ -442,7 +461,7 @@ fn respond(shared: &Shared, path: &Path, bytes: Vec<u8>, status: StatusCode) -> 
         _ => mime.essence_str().to_string(),
     };
     let body = if is_html {
-        inject_client(&shared.base, bytes)
+        inject_client(&shared.base, build, bytes)
     } else {
         bytes
     };
@@ -460,10 +479,12 @@ fn respond(shared: &Shared, path: &Path, bytes: Vec<u8>, status: StatusCode) -> 
     response
 }
 
-/// Adds the reload client before `</body>` (or at the end).
-pub fn inject_client(base: &str, mut html: Vec<u8>) -> Vec<u8> {
-    let tag =
-        format!("<script src=\"{base}{PREFIX}reload.js\" data-base=\"{base}\" defer></script>");
+/// Adds the reload client before `</body>` (or at the end), with the number
+/// of the build the page was read from.
+pub fn inject_client(base: &str, build: u64, mut html: Vec<u8>) -> Vec<u8> {
+    let tag = format!(
+        "<script src=\"{base}{PREFIX}reload.js\" data-base=\"{base}\" data-build=\"{build}\" defer></script>"
+    );
     let at = html
         .windows(7)
         .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
@@ -507,12 +528,16 @@ mod tests {
 
     #[test]
     fn injects_before_body_end() {
-        let html = inject_client("/r/", b"<html><body>x</body></html>".to_vec());
+        let html = inject_client("/r/", 7, b"<html><body>x</body></html>".to_vec());
         let html = String::from_utf8(html).unwrap();
         assert!(
             html.contains("x<script src=\"/r/__dossier/reload.js\""),
             "{html}"
         );
         assert!(html.ends_with("</script></body></html>"));
+        assert!(
+            html.contains("data-build=\"7\""),
+            "the page's build: {html}"
+        );
     }
 }

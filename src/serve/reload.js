@@ -2,6 +2,9 @@
 // preview server only; never part of a built site.
 (() => {
   const base = document.currentScript.dataset.base || "/";
+  // The build this page was read from: a later one means a reload notice
+  // went out while the page was loading, and was missed.
+  const build = Number(document.currentScript.dataset.build || 0);
   const id = "dossier-build-errors";
 
   function show(text) {
@@ -26,7 +29,11 @@
   function refreshStatus() {
     fetch(base + "__dossier/status", { cache: "no-store" })
       .then((r) => r.json())
-      .then((s) => (s.errors ? show(s.errors) : clear()))
+      .then((s) => {
+        if (s.build > build) location.reload();
+        else if (s.errors) show(s.errors);
+        else clear();
+      })
       .catch(() => {});
   }
 
