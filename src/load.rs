@@ -119,9 +119,9 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// The files below `dir` now: the last listing with the reported paths
-    /// looked at again. None when a walk must tell (a folder or a link
-    /// appeared, a folder went, or a path cannot be read).
+    /// Brings `files`, the last listing of `dir`, up to date by looking at
+    /// the reported paths below it. None when a walk must tell (a folder
+    /// or a link appeared, a folder went, or a path cannot be read).
     fn relist(
         changed: &BTreeSet<PathBuf>,
         root: &Path,
