@@ -194,12 +194,13 @@ pub fn prepare_with_cache(
     }
     let watched = cache.as_deref_mut().and_then(|c| c.watched.take());
     let mut content = load::load_with_cache(root, &diagnostics, cache.as_deref(), watched);
-    if let Some(kept) = cache.as_deref_mut().and_then(|c| c.events.as_mut()) {
-        *kept = std::mem::take(&mut content.read_events)
-            .into_iter()
-            .collect();
-    }
+    // What this load found is what the next one starts from.
     if let Some(c) = cache.as_deref_mut() {
+        if let Some(kept) = c.events.as_mut() {
+            *kept = std::mem::take(&mut content.read_events)
+                .into_iter()
+                .collect();
+        }
         c.watched = content.watched.take();
     }
     timings.load = t.elapsed();

@@ -407,16 +407,19 @@ pub fn load_with_cache(
             let Some(kept) = cache.and_then(|c| c.events.as_ref()) else {
                 return Some((read_text(root, p, diagnostics)?, None));
             };
-            if let Some(hit) = kept.get(p)
+            let hit = kept.get(p);
+            let reuse =
+                |hit: &CachedEvent| Some((hit.source.clone(), Some((p.clone(), hit.clone()))));
+            if let Some(hit) = hit
                 && unchanged(p)
             {
-                return Some((hit.source.clone(), Some((p.clone(), hit.clone()))));
+                return reuse(hit);
             }
             let stamp = std::fs::metadata(p).ok().and_then(|m| Stamp::part(&m));
-            if let (Some(stamp), Some(hit)) = (stamp, kept.get(p))
+            if let (Some(stamp), Some(hit)) = (stamp, hit)
                 && hit.stamp == stamp
             {
-                return Some((hit.source.clone(), Some((p.clone(), hit.clone()))));
+                return reuse(hit);
             }
             // Stamped before reading: a change in between reads it again next time.
             let source = read_text(root, p, diagnostics)?;

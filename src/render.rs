@@ -1471,11 +1471,7 @@ impl<'a> Renderer<'a> {
             let r = ix.chronology[pos];
             (!exclude.contains(&r)).then(|| {
                 let score = match masks {
-                    Some(masks) => {
-                        let (other_themes, other_entities) = masks[r];
-                        2 * (entity_mask & other_entities).count_ones() as usize
-                            + (theme_mask & other_themes).count_ones() as usize
-                    }
+                    Some(masks) => overlap_masks((theme_mask, entity_mask), masks[r]),
                     None => {
                         let (other_themes, other_entities) = &self.tags.records[r];
                         overlap(themes, entities, other_themes, other_entities)
@@ -1486,6 +1482,15 @@ impl<'a> Renderer<'a> {
         });
         best_related(candidates)
     }
+}
+
+/// [`overlap`] of two (themes, entities) bit sets.
+fn overlap_masks(
+    (themes, entities): (u128, u128),
+    (other_themes, other_entities): (u128, u128),
+) -> usize {
+    2 * (entities & other_entities).count_ones() as usize
+        + (themes & other_themes).count_ones() as usize
 }
 
 /// Tag ids below 128 as a bit set (others are left out: [`Tags::masks`]
@@ -1697,8 +1702,7 @@ mod tests {
             d in proptest::collection::btree_set(0u32..128, 0..6),
         ) {
             let [a, b, c, d] = [a, b, c, d].map(|s| s.into_iter().collect::<Vec<u32>>());
-            let masked = 2 * (mask(&b) & mask(&d)).count_ones() as usize
-                + (mask(&a) & mask(&c)).count_ones() as usize;
+            let masked = overlap_masks((mask(&a), mask(&b)), (mask(&c), mask(&d)));
             proptest::prop_assert_eq!(masked, overlap(&a, &b, &c, &d));
         }
     }

@@ -584,22 +584,6 @@ impl<W: Write> Write for Hashing<W> {
         Ok(n)
     }
 
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let n = self.inner.write_vectored(bufs)?;
-        if let Some(hasher) = &mut self.hasher {
-            let mut left = n;
-            for buf in bufs {
-                let take = left.min(buf.len());
-                hasher.update(&buf[..take]);
-                left -= take;
-                if left == 0 {
-                    break;
-                }
-            }
-        }
-        Ok(n)
-    }
-
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
