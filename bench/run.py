@@ -14,7 +14,9 @@ in --work), then measures with GNU time:
   - a rebuild with nothing changed (it reads the records the full build
     left in ROOT/.dossier-cache/);
   - `dossier build` after one new article (a copy of another, under a new name);
-  - `dossier serve` rebuilding after one new article, as it reports it;
+  - `dossier serve` rebuilding after one new article, as it reports it:
+    the site kept in memory (serve's default), and written to the output
+    folder (--render-to-disk);
   - with --hugo, `hugo --quiet` on the same articles (gen_corpus --formats hugo),
     for the ratio (also --repeat times, median).
 Both tools start with their articles read once into the page cache.
@@ -117,7 +119,8 @@ def bench(n, args):
     finally:
         os.remove(new)
     timed(build)  # back to the corpus as generated
-    row.update(serve_add=serve_add(root, output, first))
+    row.update(serve_add=serve_add(root, None, first),
+               serve_disk_add=serve_add(root, output, first))
 
     if args.hugo:
         hugo_dir = os.path.join(corpus, "hugo")
@@ -137,10 +140,13 @@ def bench(n, args):
 
 def serve_add(root, output, first):
     """Seconds `dossier serve` takes to rebuild after one new article: the
-    time it reports itself (from the watcher's event to the swapped site),
-    for the second and third of three articles added one after the other (the
-    first rebuild after start-up also fills the spare output generation)."""
-    proc = subprocess.Popen([DOSSIER, "--root", root, "serve", "--port", "0", "--output", output],
+    time it reports itself (from the watcher's event to the new site
+    published), for the second and third of three articles added one after
+    the other (the first rebuild after start-up also fills the spare output
+    generation). The site in memory, as `serve` keeps it by default, or with
+    `output`, written there (`--render-to-disk`)."""
+    disk = ["--render-to-disk", "--output", output] if output else []
+    proc = subprocess.Popen([DOSSIER, "--root", root, "serve", "--port", "0"] + disk,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     articles = os.path.join(root, "content", "articles")
     added, times = [], []
@@ -168,16 +174,17 @@ def serve_add(root, output, first):
 def table(rows, args):
     where = "disk" if args.disk else "tmpfs"
     lines = [f"Output on {where}. Times in seconds, memory in MiB.", "",
-             "| articles | full build | CPU | peak MiB | files | load | normalize | annotate | index | render | write | no-op rebuild | +1 article | +1 / full | +1 in serve | serve / full |"
+             "| articles | full build | CPU | peak MiB | files | load | normalize | annotate | index | render | write | no-op rebuild | +1 article | +1 / full | +1 in serve | serve / full | +1 in serve, to disk |"
              + (" Hugo wall | Hugo CPU | Hugo MiB | dossier / Hugo |" if args.hugo else ""),
-             "|---:" * (16 + (4 if args.hugo else 0)) + "|"]
+             "|---:" * (17 + (4 if args.hugo else 0)) + "|"]
     for r in rows:
         f = r["full"]
         cells = [f"{r['n']:,}", f"{r['full_wall']:.2f}", f"{r['full_cpu']:.2f}", f"{r['full_peak']:.0f}",
                  f"{f.get('files', 0):,}"] + [f"{f.get(s, 0):.2f}" for s in
                  ("load", "normalize", "annotate", "index", "render", "write")] + [
                  f"{r['noop_wall']:.2f}", f"{r['add_wall']:.2f}", f"{100 * r['add_wall'] / r['full_wall']:.0f} %",
-                 f"{r['serve_add']:.2f}", f"{100 * r['serve_add'] / r['full_wall']:.0f} %"]
+                 f"{r['serve_add']:.2f}", f"{100 * r['serve_add'] / r['full_wall']:.1f} %",
+                 f"{r['serve_disk_add']:.2f}"]
         if args.hugo:
             cells += [f"{r['hugo_wall']:.2f}", f"{r['hugo_cpu']:.2f}", f"{r['hugo_peak']:.0f}",
                       f"{r['full_wall'] / r['hugo_wall']:.2f}"]

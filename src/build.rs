@@ -13,6 +13,7 @@ use crate::export;
 use crate::index::SiteIndex;
 use crate::load;
 use crate::memo::{self, Memo};
+use crate::memory;
 use crate::normalize::Normalizer;
 use crate::render::{Renderer, Sink};
 use crate::theme::Theme;
@@ -437,6 +438,47 @@ pub fn build_with_cache(
     if let Some(kept) = output_state {
         *kept = Some(new_state);
     }
+    memo.sweep();
+    prepared.timings.render = render_time;
+    prepared.timings.render_parts = render_parts;
+    prepared.timings.write = t.elapsed();
+    Ok(BuildReport {
+        articles: prepared.index.records.len(),
+        events: prepared.index.events.len(),
+        files,
+        written,
+        unchanged,
+        diagnostics: prepared.diagnostics,
+        timings: prepared.timings,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// As [`build_with_cache`], into `site` in memory (the preview's): the
+/// output folder is not touched.
+pub fn build_in_memory(
+    options: &BuildOptions,
+    cache: &mut BuildCache,
+    site: &memory::Site,
+) -> Result<BuildReport, Vec<Diagnostic>> {
+    let start = Instant::now();
+    let memo = &cache.memo;
+    let mut prepared = prepare_with_cache(
+        &options.root,
+        options.base_url.as_deref(),
+        Some(&mut cache.articles),
+        memo,
+    )?;
+    // Dropped on failure: the site served is left as it was.
+    let staging = site.begin();
+    let (files, render_time, render_parts) =
+        render_into(&prepared, &staging, true, memo).map_err(|mut errors| {
+            errors.extend(prepared.diagnostics.clone());
+            errors
+        })?;
+    let (written, unchanged) = (staging.written(), staging.unchanged());
+    let t = Instant::now();
+    staging.commit();
     memo.sweep();
     prepared.timings.render = render_time;
     prepared.timings.render_parts = render_parts;

@@ -126,6 +126,10 @@ fn put_json_lines<T: serde::Serialize + Sync>(
     memo_key: impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync,
     memo: &Memo,
 ) -> std::io::Result<()> {
+    if sink.keeps_parts() {
+        let (parts, digest) = json_line_parts(items, &memo_key, memo)?;
+        return sink.put_parts(path, parts, digest);
+    }
     sink.put_stream(path, true, &mut |out| {
         write_json_lines(out, items, &memo_key, memo).map(Some)
     })
@@ -133,6 +137,67 @@ fn put_json_lines<T: serde::Serialize + Sync>(
 
 /// An element's line, and its digest.
 type Line = Result<(Vec<u8>, [u8; 32]), String>;
+
+/// An element's line, made or kept, for the `i`th item.
+fn json_line<T: serde::Serialize>(
+    item: &T,
+    i: usize,
+    memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
+    memo: &Memo,
+) -> Arc<Line> {
+    let make = || {
+        let line = serde_json::to_vec(item).map_err(|e| e.to_string())?;
+        let digest = *blake3::hash(&line).as_bytes();
+        Ok((line, digest))
+    };
+    match memo_key(i) {
+        Some((kind, key)) => memo.get_or(kind, key, make),
+        None => Arc::new(make()),
+    }
+}
+
+/// A kept line as bytes that share it, not a copy.
+struct LineBytes(Arc<Line>);
+
+impl AsRef<[u8]> for LineBytes {
+    fn as_ref(&self) -> &[u8] {
+        match &*self.0 {
+            Ok((line, _)) => line,
+            Err(_) => &[],
+        }
+    }
+}
+
+/// The bytes [`write_json_lines`] writes, as the lines and the separators
+/// between them, with the same digest.
+fn json_line_parts<T: serde::Serialize + Sync>(
+    items: &[T],
+    memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
+    memo: &Memo,
+) -> std::io::Result<(Vec<bytes::Bytes>, String)> {
+    use bytes::Bytes;
+    use rayon::prelude::*;
+    let lines: Vec<Arc<Line>> = items
+        .par_iter()
+        .enumerate()
+        .map(|(i, item)| json_line(item, i, memo_key, memo))
+        .collect();
+    let mut parts = Vec::with_capacity(2 * lines.len() + 2);
+    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(lines.len());
+    parts.push(Bytes::from_static(b"[\n"));
+    let last = lines.len().saturating_sub(1);
+    for (i, line) in lines.into_iter().enumerate() {
+        let (_, digest) = line
+            .as_ref()
+            .as_ref()
+            .map_err(|e| std::io::Error::other(e.clone()))?;
+        digests.push(*digest);
+        parts.push(Bytes::from_owner(LineBytes(line)));
+        parts.push(Bytes::from_static(if i < last { b",\n" } else { b"\n" }));
+    }
+    parts.push(Bytes::from_static(b"]\n"));
+    Ok((parts, crate::write::digest_of_parts(&digests)))
+}
 
 /// A JSON array with one element a line: compact, still readable and
 /// diffable line by line. Serialized in parallel a chunk at a time;
@@ -153,17 +218,7 @@ fn write_json_lines<T: serde::Serialize + Sync>(
         let lines: Vec<Arc<Line>> = chunk
             .par_iter()
             .enumerate()
-            .map(|(j, item)| {
-                let make = || {
-                    let line = serde_json::to_vec(item).map_err(|e| e.to_string())?;
-                    let digest = *blake3::hash(&line).as_bytes();
-                    Ok((line, digest))
-                };
-                match memo_key(first + j) {
-                    Some((kind, key)) => memo.get_or(kind, key, make),
-                    None => Arc::new(make()),
-                }
-            })
+            .map(|(j, item)| json_line(item, first + j, memo_key, memo))
             .collect();
         // The chunk joined, then written at once: writev of its 2,048
         // pieces was slower in the kernel (7 % of a rebuild) than copying.
@@ -304,4 +359,29 @@ fn annotations(index: &SiteIndex) -> serde_json::Value {
         "total": items.len(),
         "first": {"type": "AnnotationPage", "items": items},
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_handed_over_as_parts_are_the_bytes_streamed() {
+        let memo = Memo::new();
+        // Past one chunk, with some lines kept in the memo.
+        for n in [0, 1, STREAM_CHUNK + 3] {
+            let items: Vec<String> = (0..n).map(|i| format!("record \"{i}\"")).collect();
+            let key = |i: usize| {
+                i.is_multiple_of(2)
+                    .then(|| ("test-line", memo::key(&[items[i].as_bytes()])))
+            };
+            let mut streamed = Vec::new();
+            let digest = write_json_lines(&mut streamed, &items, &key, &memo).unwrap();
+            let (parts, parts_digest) = json_line_parts(&items, &key, &memo).unwrap();
+            assert_eq!(parts.concat(), streamed, "{n} items");
+            assert_eq!(parts_digest, digest, "{n} items");
+            let parsed: Vec<String> = serde_json::from_slice(&streamed).unwrap();
+            assert_eq!(parsed, items);
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub mod language;
 pub mod lexicon;
 pub mod load;
 pub mod memo;
+pub mod memory;
 pub mod model;
 pub mod normalize;
 pub mod render;

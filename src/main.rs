@@ -64,7 +64,12 @@ enum Command {
         port: u16,
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
-        /// Output folder [default: ROOT/public]
+        /// Write the site into the output folder, as `build` does, and
+        /// serve it from there; without it the site is kept in memory.
+        #[arg(long)]
+        render_to_disk: bool,
+        /// Output folder when rendering to disk [default: ROOT/public];
+        /// giving it renders to disk.
         #[arg(long)]
         output: Option<PathBuf>,
         /// Open the site in the default browser.
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
         Command::Serve {
             port,
             bind,
+            render_to_disk,
             output,
             open,
             timings,
@@ -204,6 +210,7 @@ fn main() -> ExitCode {
             keep_freed_memory();
             let options = dossier::serve::ServeOptions {
                 root: cli.root,
+                render_to_disk: render_to_disk || output.is_some(),
                 output,
                 bind,
                 port,

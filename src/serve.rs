@@ -1,9 +1,12 @@
-//! `dossier serve`: build, serve the output folder on loopback, rebuild on
-//! every save and reload open pages.
+//! `dossier serve`: build, serve the site on loopback, rebuild on every
+//! save and reload open pages.
 //!
-//! The reload client is injected into HTML responses by the server, so the
-//! files on disk are exactly what `dossier build` writes. A failed rebuild
-//! keeps the previous site up and shows the errors in every open page.
+//! The site is built into memory ([`crate::memory`]) and served from there,
+//! or, with `--render-to-disk`, into the output folder as `dossier build`
+//! writes it. The reload client is injected into HTML responses by the
+//! server, so what is built is exactly what `dossier build` writes. A
+//! failed rebuild keeps the previous site up and shows the errors in every
+//! open page.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
@@ -11,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -24,14 +27,17 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::build::BuildCache;
-use crate::build::{BuildOptions, build_with_cache};
+use crate::build::{BuildOptions, build_in_memory, build_with_cache};
 use crate::config::{CONFIG_FILE, Config};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::memory;
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub root: PathBuf,
     pub output: Option<PathBuf>,
+    /// Write the site into the output folder rather than keep it in memory.
+    pub render_to_disk: bool,
     pub bind: IpAddr,
     pub port: u16,
     pub open: bool,
@@ -48,6 +54,8 @@ struct Notice {
 
 struct Shared {
     output: PathBuf,
+    /// The site, when it is kept in memory rather than in `output`.
+    site: Option<memory::Site>,
     base: String,
     /// Diagnostics of the last failed build, shown in every page.
     errors: RwLock<Option<String>>,
@@ -109,6 +117,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
     let (notices, _) = broadcast::channel(16);
     let shared = Arc::new(Shared {
         output: output.clone(),
+        site: (!options.render_to_disk).then(memory::Site::new),
         base: base.clone(),
         errors: RwLock::new(None),
         notices,
@@ -156,7 +165,11 @@ fn tell(line: std::fmt::Arguments) {
 }
 
 fn rebuild(options: &BuildOptions, shared: &Shared, cache: &mut BuildCache) {
-    match build_with_cache(options, Some(cache)) {
+    let built = match &shared.site {
+        Some(site) => build_in_memory(options, cache, site),
+        None => build_with_cache(options, Some(cache)),
+    };
+    match built {
         Ok(report) => {
             for d in &report.diagnostics {
                 tell(format_args!("{d}"));
@@ -369,6 +382,18 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 /// Maps a request path to a file under the output folder, or None when the
 /// path could leave it (`..`, backslashes, NUL, absolute parts, encoded or not).
 pub fn resolve(output: &Path, base: &str, request_path: &str) -> Option<PathBuf> {
+    let mut path = output.to_path_buf();
+    for part in site_path(base, request_path)?.split('/') {
+        if !part.is_empty() {
+            path.push(part);
+        }
+    }
+    Some(path)
+}
+
+/// As [`resolve`], the path relative to the site's root, its parts joined
+/// by `/` ("" for the root).
+pub fn site_path(base: &str, request_path: &str) -> Option<String> {
     let rest = request_path.strip_prefix(base).or_else(|| {
         // "/repo" without the final slash is the site's root too.
         (request_path == base.trim_end_matches('/')).then_some("")
@@ -379,7 +404,7 @@ pub fn resolve(output: &Path, base: &str, request_path: &str) -> Option<PathBuf>
     if decoded.contains('\\') || decoded.contains('\0') {
         return None;
     }
-    let mut path = output.to_path_buf();
+    let mut parts = Vec::new();
     for part in decoded.split('/') {
         if part.is_empty() {
             continue;
@@ -388,15 +413,18 @@ pub fn resolve(output: &Path, base: &str, request_path: &str) -> Option<PathBuf>
         if !matches!(component, Component::Normal(_)) || part == "." || part == ".." {
             return None;
         }
-        path.push(part);
+        parts.push(part);
     }
-    Some(path)
+    Some(parts.join("/"))
 }
 
 async fn file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let request_path = uri.path();
     if !request_path.starts_with(&shared.base) && request_path == "/" {
         return redirect(&shared.base);
+    }
+    if let Some(site) = &shared.site {
+        return from_memory(&shared, site, request_path);
     }
     let Some(mut path) = resolve(&shared.output, &shared.base, request_path) else {
         return not_found(&shared).await;
@@ -427,6 +455,44 @@ async fn file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     }
 }
 
+/// As [`file`], from the site in memory.
+fn from_memory(shared: &Shared, site: &memory::Site, request_path: &str) -> Response {
+    // Counted before looking: see [`file`].
+    let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
+    let found = site_path(&shared.base, request_path).map(|rel| (site.find(&rel), rel));
+    let (bytes, rel) = match found {
+        Some((memory::Found::File(bytes), rel)) => (bytes, rel),
+        Some((memory::Found::Folder, rel)) => {
+            if !request_path.ends_with('/') {
+                return redirect(&format!("{request_path}/"));
+            }
+            let index = match rel.as_str() {
+                "" => "index.html".to_string(),
+                _ => format!("{rel}/index.html"),
+            };
+            match site.find(&index) {
+                memory::Found::File(bytes) => (bytes, index),
+                _ => return memory_not_found(shared, site, build),
+            }
+        }
+        _ => return memory_not_found(shared, site, build),
+    };
+    respond(shared, Path::new(&rel), bytes, StatusCode::OK, build)
+}
+
+fn memory_not_found(shared: &Shared, site: &memory::Site, build: u64) -> Response {
+    match site.find("404.html") {
+        memory::Found::File(bytes) => respond(
+            shared,
+            Path::new("404.html"),
+            bytes,
+            StatusCode::NOT_FOUND,
+            build,
+        ),
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
 async fn not_found(shared: &Shared) -> Response {
     let page = shared.output.join("404.html");
     let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
@@ -447,10 +513,11 @@ fn redirect(to: &str) -> Response {
 fn respond(
     shared: &Shared,
     path: &Path,
-    bytes: Vec<u8>,
+    content: impl Into<memory::Content>,
     status: StatusCode,
     build: u64,
 ) -> Response {
+    let content: memory::Content = content.into();
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let is_html = mime.essence_str() == "text/html";
     let content_type = match mime.type_() {
@@ -460,16 +527,26 @@ fn respond(
         }
         _ => mime.essence_str().to_string(),
     };
-    let body = if is_html {
-        inject_client(&shared.base, build, bytes)
-    } else {
-        bytes
+    let body = match content.parts() {
+        _ if is_html => Body::from(inject_client(&shared.base, build, &content.to_bytes())),
+        [one] => Body::from(one.clone()),
+        // An export kept as its lines: sent as they are, not joined.
+        parts => {
+            let content = content.clone();
+            Body::from_stream(tokio_stream::iter((0..parts.len()).map(move |i| {
+                Ok::<Bytes, std::convert::Infallible>(content.parts()[i].clone())
+            })))
+        }
     };
-    let mut response = Response::new(Body::from(body));
+    let length = content.len();
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&content_type) {
         headers.insert(header::CONTENT_TYPE, value);
+    }
+    if !is_html {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
@@ -481,7 +558,7 @@ fn respond(
 
 /// Adds the reload client before `</body>` (or at the end), with the number
 /// of the build the page was read from.
-pub fn inject_client(base: &str, build: u64, mut html: Vec<u8>) -> Vec<u8> {
+pub fn inject_client(base: &str, build: u64, html: &[u8]) -> Vec<u8> {
     let tag = format!(
         "<script src=\"{base}{PREFIX}reload.js\" data-base=\"{base}\" data-build=\"{build}\" defer></script>"
     );
@@ -489,8 +566,11 @@ pub fn inject_client(base: &str, build: u64, mut html: Vec<u8>) -> Vec<u8> {
         .windows(7)
         .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
         .unwrap_or(html.len());
-    html.splice(at..at, tag.into_bytes());
-    html
+    let mut page = Vec::with_capacity(html.len() + tag.len());
+    page.extend_from_slice(&html[..at]);
+    page.extend_from_slice(tag.as_bytes());
+    page.extend_from_slice(&html[at..]);
+    page
 }
 
 #[cfg(test)]
@@ -528,7 +608,7 @@ mod tests {
 
     #[test]
     fn injects_before_body_end() {
-        let html = inject_client("/r/", 7, b"<html><body>x</body></html>".to_vec());
+        let html = inject_client("/r/", 7, b"<html><body>x</body></html>");
         let html = String::from_utf8(html).unwrap();
         assert!(
             html.contains("x<script src=\"/r/__dossier/reload.js\""),

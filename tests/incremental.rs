@@ -434,3 +434,90 @@ fn the_memo_follows_edits_of_a_larger_dossier() {
     );
     step("taxonomy");
 }
+
+/// The preview keeps its site in memory (`dossier serve` without
+/// `--render-to-disk`): after each edit, reported as the watcher reports
+/// it, the files it holds are a clean build's, byte for byte, and a
+/// rebuild with nothing changed writes nothing.
+#[test]
+fn the_preview_in_memory_holds_what_a_clean_build_writes() {
+    use dossier::build::{BuildCache, build_in_memory};
+    use std::path::PathBuf;
+
+    let d = Dossier::example();
+    let options = options_into(&d, &d.out("never-written"));
+    let site = dossier::memory::Site::new();
+    let mut cache = BuildCache::default();
+    cache.articles.watching = true;
+    let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
+        cache
+            .articles
+            .saw_changes(changed.iter().map(PathBuf::from));
+        let report = build_in_memory(&options, cache, &site).expect("build in memory");
+        let clean = d.out(&format!("clean-{name}"));
+        let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
+        dossier::build(&options_into(&d, &clean)).expect("clean build");
+        let mut expected = site_files(&clean);
+        expected.remove(dossier::write::MARKER);
+        let held: std::collections::BTreeMap<String, Vec<u8>> = site
+            .files()
+            .into_iter()
+            .map(|(path, bytes)| (path, bytes.to_vec()))
+            .collect();
+        assert_eq!(
+            held.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{name}: the same files"
+        );
+        for (path, bytes) in &expected {
+            assert!(
+                &held[path] == bytes,
+                "{name}: {path} differs from a clean build"
+            );
+        }
+        report
+    };
+    let first = step("first", &mut cache, &[]);
+    assert_eq!(first.written, first.files);
+    let again = step("nothing changed", &mut cache, &[]);
+    assert_eq!((again.written, again.unchanged), (0, again.files));
+
+    d.write(
+        "content/articles/new.txt",
+        "Et notat om Lukasjenko og Iskander.\n",
+    );
+    let added = step("added", &mut cache, &["content/articles/new.txt"]);
+    assert!(
+        added.written > 0 && added.written < added.files / 2,
+        "only what names the new article is new: {} of {}",
+        added.written,
+        added.files
+    );
+    d.write("content/articles/new.toml", "date = \"2022-07\"\n");
+    step("sidecar", &mut cache, &["content/articles/new.toml"]);
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    let text = d.read(event);
+    d.write(event, format!("{text}\nMinsk welcomed the pledge.\n"));
+    step("event", &mut cache, &[event]);
+
+    // A failed build leaves the site served as it was.
+    let before = site.files();
+    d.write(event, text.replacen("+++", "+++\ndate = [", 1));
+    cache.articles.saw_changes([PathBuf::from(event)]);
+    assert!(build_in_memory(&options, &mut cache, &site).is_err());
+    assert!(site.files() == before, "a failed build changes nothing");
+    d.write(event, &text);
+    step("event fixed", &mut cache, &[event]);
+
+    std::fs::remove_file(d.path("content/articles/new.txt")).unwrap();
+    std::fs::remove_file(d.path("content/articles/new.toml")).unwrap();
+    step(
+        "removed",
+        &mut cache,
+        &["content/articles/new.txt", "content/articles/new.toml"],
+    );
+    assert!(
+        !options.output.as_ref().unwrap().exists(),
+        "nothing on disk"
+    );
+}

@@ -19,19 +19,22 @@ struct Server {
 }
 
 impl Server {
+    /// The site kept in memory, as a user starts it.
     fn start(d: &Dossier) -> Server {
-        let root = d.root.to_str().unwrap();
+        Server::start_with(d, &[])
+    }
+
+    /// `--render-to-disk` into the dossier's "preview" output.
+    fn start_on_disk(d: &Dossier) -> Server {
         let out = d.out("preview");
+        Server::start_with(d, &["--render-to-disk", "--output", out.to_str().unwrap()])
+    }
+
+    fn start_with(d: &Dossier, args: &[&str]) -> Server {
+        let root = d.root.to_str().unwrap();
         let mut child = Command::new(bin())
-            .args([
-                "--root",
-                root,
-                "serve",
-                "--port",
-                "0",
-                "--output",
-                out.to_str().unwrap(),
-            ])
+            .args(["--root", root, "serve", "--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -112,7 +115,38 @@ impl Drop for Server {
 #[test]
 fn serves_pages_404s_and_nothing_outside_the_site() {
     let d = Dossier::example();
+    {
+        let s = Server::start_on_disk(&d);
+        serves_the_site_and_nothing_else(&d, &s);
+        // Built output on disk has no reload client: it is added by the server.
+        let page = std::fs::read_to_string(d.out("preview").join("index.html")).unwrap();
+        assert!(!page.contains("__dossier"));
+    }
     let s = Server::start(&d);
+    serves_the_site_and_nothing_else(&d, &s);
+    // In memory, the files are a build's: the largest export (kept as its
+    // lines) byte for byte, the pages but for the reload client.
+    let built = d.out("built");
+    d.build(&built, &[]).assert_ok();
+    let records = std::fs::read_to_string(built.join("data/records.json")).unwrap();
+    assert_eq!(s.get("data/records.json"), (200, records));
+    let (_, page) = s.get("articles/004-fdb09750b2c18041/");
+    let client = format!("<script src=\"{}__dossier/", s.base);
+    let page = page.replace(
+        &page[page.find(&client).unwrap()..page.rfind("</body>").unwrap()],
+        "",
+    );
+    let file = built.join("articles/004-fdb09750b2c18041/index.html");
+    assert_eq!(page, std::fs::read_to_string(file).unwrap());
+    assert!(
+        !d.path("public").exists(),
+        "nothing written without --render-to-disk"
+    );
+}
+
+/// What both ways of serving must do: pages, the site's 404 with status
+/// 404, folders redirected to their slash, no path leading out.
+fn serves_the_site_and_nothing_else(d: &Dossier, s: &Server) {
     let (status, body) = s.get("");
     assert_eq!(status, 200);
     assert!(
@@ -143,9 +177,6 @@ fn serves_pages_404s_and_nothing_outside_the_site() {
             "{attack} leaked a file"
         );
     }
-    // Built output on disk has no reload client: it is added by the server.
-    let page = std::fs::read_to_string(d.out("preview").join("index.html")).unwrap();
-    assert!(!page.contains("__dossier"));
 }
 
 #[test]
