@@ -489,7 +489,7 @@ fn memory_not_found(shared: &Shared, site: &memory::Site, build: u64) -> Respons
             StatusCode::NOT_FOUND,
             build,
         ),
-        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+        _ => no_such_page(shared, build),
     }
 }
 
@@ -498,8 +498,24 @@ async fn not_found(shared: &Shared) -> Response {
     let build = shared.builds.load(std::sync::atomic::Ordering::SeqCst);
     match tokio::fs::read(&page).await {
         Ok(bytes) => respond(shared, &page, bytes, StatusCode::NOT_FOUND, build),
-        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+        Err(_) => no_such_page(shared, build),
     }
+}
+
+/// A 404 for a site without its own 404 page (none built yet: the first
+/// build failed). It carries the reload client, so that the build errors
+/// show in it and the page reloads once a build succeeds.
+fn no_such_page(shared: &Shared, build: u64) -> Response {
+    let page =
+        b"<!doctype html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+<body><p>Nothing here: the site has no such page, or has not been built yet.</p></body></html>";
+    respond(
+        shared,
+        Path::new("404.html"),
+        page.to_vec(),
+        StatusCode::NOT_FOUND,
+        build,
+    )
 }
 
 fn redirect(to: &str) -> Response {

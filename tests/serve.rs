@@ -31,6 +31,13 @@ impl Server {
     }
 
     fn start_with(d: &Dossier, args: &[&str]) -> Server {
+        let server = Server::launch(d, args);
+        server.wait_until(|s| s.get("").0 == 200);
+        server
+    }
+
+    /// Started, and its URL printed: a first build may have failed.
+    fn launch(d: &Dossier, args: &[&str]) -> Server {
         let root = d.root.to_str().unwrap();
         let mut child = Command::new(bin())
             .args(["--root", root, "serve", "--port", "0"])
@@ -51,13 +58,11 @@ impl Server {
             .expect("first line is the URL")
             .to_string();
         let (addr, path) = url.split_at(url.find('/').unwrap());
-        let server = Server {
+        Server {
             child,
             addr: addr.to_string(),
             base: path.to_string(),
-        };
-        server.wait_until(|s| s.get("").0 == 200);
-        server
+        }
     }
 
     /// (status, body) of GET base+path; `raw` paths are sent as they are.
@@ -253,6 +258,25 @@ fn edits_rebuild_reload_and_broken_edits_show_their_error() {
     // Fixing the file recovers without a restart.
     d.write(event, &original);
     assert_eq!(next_event(), "reload");
+    assert!(s.get("__dossier/status").1.contains("\"errors\":null"));
+}
+
+/// A dossier broken from the start: there is no site yet, and the page
+/// shown instead carries the reload client (so the error shows in it),
+/// then the site once the file is fixed.
+#[test]
+fn a_first_build_that_fails_shows_its_error_and_recovers() {
+    let d = Dossier::example();
+    let event = "content/events/2023-05-shoigu-khrenin-nuclear-agreement.md";
+    let original = d.read(event);
+    d.write(event, original.replacen("avtal", "fördrag", 1));
+    let s = Server::launch(&d, &[]);
+    s.wait_until(|s| s.get("__dossier/status").1.contains("quote not found"));
+    let (status, page) = s.get("");
+    assert_eq!(status, 404);
+    assert!(page.contains("__dossier/reload.js"), "{page}");
+    d.write(event, &original);
+    s.wait_until(|s| s.get("").0 == 200);
     assert!(s.get("__dossier/status").1.contains("\"errors\":null"));
 }
 
