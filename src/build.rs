@@ -421,7 +421,7 @@ pub fn build_with_cache(
                 .map(|(articles, on_disk)| cache::write(&options.root, articles, on_disk))
         },
     );
-    let (files, render_time, render_parts) = match rendered {
+    let rendered = match rendered {
         Ok(result) => result,
         Err(mut errors) => {
             staging.abort();
@@ -439,10 +439,21 @@ pub fn build_with_cache(
         *kept = Some(new_state);
     }
     memo.sweep();
+    prepared.timings.write = t.elapsed();
+    Ok(report(prepared, rendered, (written, unchanged), start))
+}
+
+/// The report of a build that rendered `rendered` and wrote `counts`
+/// (written, unchanged).
+fn report(
+    mut prepared: Prepared,
+    (files, render_time, render_parts): Rendered,
+    (written, unchanged): (usize, usize),
+    start: Instant,
+) -> BuildReport {
     prepared.timings.render = render_time;
     prepared.timings.render_parts = render_parts;
-    prepared.timings.write = t.elapsed();
-    Ok(BuildReport {
+    BuildReport {
         articles: prepared.index.records.len(),
         events: prepared.index.events.len(),
         files,
@@ -451,7 +462,7 @@ pub fn build_with_cache(
         diagnostics: prepared.diagnostics,
         timings: prepared.timings,
         elapsed: start.elapsed(),
-    })
+    }
 }
 
 /// As [`build_with_cache`], into `site` in memory (the preview's): the
@@ -471,50 +482,26 @@ pub fn build_in_memory(
     )?;
     // Dropped on failure: the site served is left as it was.
     let staging = site.begin();
-    let (files, render_time, render_parts) =
-        render_into(&prepared, &staging, true, memo).map_err(|mut errors| {
-            errors.extend(prepared.diagnostics.clone());
-            errors
-        })?;
-    let (written, unchanged) = (staging.written(), staging.unchanged());
+    let rendered = render_into(&prepared, &staging, true, memo).map_err(|mut errors| {
+        errors.extend(prepared.diagnostics.clone());
+        errors
+    })?;
+    let counts = (staging.written(), staging.unchanged());
     let t = Instant::now();
     staging.commit();
     memo.sweep();
-    prepared.timings.render = render_time;
-    prepared.timings.render_parts = render_parts;
     prepared.timings.write = t.elapsed();
-    Ok(BuildReport {
-        articles: prepared.index.records.len(),
-        events: prepared.index.events.len(),
-        files,
-        written,
-        unchanged,
-        diagnostics: prepared.diagnostics,
-        timings: prepared.timings,
-        elapsed: start.elapsed(),
-    })
+    Ok(report(prepared, rendered, counts, start))
 }
 
 /// Every check `build` makes, pages rendered and discarded: nothing written.
 pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let prepared = prepare(root, None)?;
-    let (files, render, render_parts) = render_into(&prepared, &Discard, false, &Memo::off())
-        .map_err(|mut errors| {
+    let rendered =
+        render_into(&prepared, &Discard, false, &Memo::off()).map_err(|mut errors| {
             errors.extend(prepared.diagnostics.clone());
             errors
         })?;
-    let mut timings = prepared.timings;
-    timings.render = render;
-    timings.render_parts = render_parts;
-    Ok(BuildReport {
-        articles: prepared.index.records.len(),
-        events: prepared.index.events.len(),
-        files,
-        written: 0,
-        unchanged: 0,
-        diagnostics: prepared.diagnostics,
-        timings,
-        elapsed: start.elapsed(),
-    })
+    Ok(report(prepared, rendered, (0, 0), start))
 }

@@ -13,13 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::{Component, Path};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 
 use crate::render::Sink;
+use crate::write::safe_relative;
 
 /// One file of the site.
 #[derive(Clone)]
@@ -199,7 +199,7 @@ impl Staging<'_> {
     }
 
     fn put_file(&self, path: &str, bytes: &[u8], key: Option<&str>) -> io::Result<()> {
-        check_relative(path)?;
+        safe_relative(path)?;
         let unchanged = self
             .old
             .files
@@ -230,7 +230,7 @@ impl Sink for Staging<'_> {
         digests: bool,
         write: &mut dyn FnMut(&mut dyn Write) -> io::Result<Option<String>>,
     ) -> io::Result<()> {
-        check_relative(path)?;
+        safe_relative(path)?;
         let old = self.old.files.get(path);
         // The size of the last one, so the buffer grows once.
         let mut bytes = Vec::with_capacity(old.map_or(0, |f| f.bytes.len()));
@@ -254,7 +254,7 @@ impl Sink for Staging<'_> {
     }
 
     fn put_parts(&self, path: &str, parts: Vec<Bytes>, digest: String) -> io::Result<()> {
-        check_relative(path)?;
+        safe_relative(path)?;
         let unchanged = self
             .old
             .files
@@ -270,7 +270,7 @@ impl Sink for Staging<'_> {
     }
 
     fn reuse(&self, path: &str, key: &str) -> io::Result<bool> {
-        check_relative(path)?;
+        safe_relative(path)?;
         match self.old.files.get(path) {
             Some(old) if old.key.as_deref() == Some(key) => {
                 self.insert(path, old.clone(), true);
@@ -307,18 +307,6 @@ impl Sink for Staging<'_> {
             .insert(group.to_string(), key.to_string());
         Ok(())
     }
-}
-
-/// Refuses paths a folder of files could not hold, as the output folder does.
-fn check_relative(path: &str) -> io::Result<()> {
-    let p = Path::new(path);
-    if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("unsafe output path {path:?}"),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -618,7 +618,7 @@ fn remove_empty_parents(top: &Path, file: &Path) {
 }
 
 /// Rejects paths that would leave the output folder.
-fn safe_relative(path: &str) -> io::Result<&Path> {
+pub(crate) fn safe_relative(path: &str) -> io::Result<&Path> {
     let p = Path::new(path);
     if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(io::Error::new(
