@@ -176,27 +176,19 @@ fn json_line_parts<T: serde::Serialize + Sync>(
     memo: &Memo,
 ) -> std::io::Result<(Vec<bytes::Bytes>, String)> {
     use bytes::Bytes;
-    use rayon::prelude::*;
-    let lines: Vec<Arc<Line>> = items
-        .par_iter()
-        .enumerate()
-        .map(|(i, item)| json_line(item, i, memo_key, memo))
-        .collect();
-    let mut parts = Vec::with_capacity(2 * lines.len() + 2);
-    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(lines.len());
+    let mut parts = Vec::with_capacity(2 * items.len() + 2);
     parts.push(Bytes::from_static(b"[\n"));
-    let last = lines.len().saturating_sub(1);
-    for (i, line) in lines.into_iter().enumerate() {
-        let (_, digest) = line
-            .as_ref()
-            .as_ref()
-            .map_err(|e| std::io::Error::other(e.clone()))?;
-        digests.push(*digest);
-        parts.push(Bytes::from_owner(LineBytes(line)));
-        parts.push(Bytes::from_static(if i < last { b",\n" } else { b"\n" }));
-    }
+    // One chunk: the parts are all kept anyway, and are made in parallel.
+    let chunk = items.len().max(1);
+    let digest = each_json_line(items, chunk, memo_key, memo, &mut |next| {
+        if let Some((line, separator)) = next {
+            parts.push(Bytes::from_owner(LineBytes(line)));
+            parts.push(Bytes::from_static(separator));
+        }
+        Ok(())
+    })?;
     parts.push(Bytes::from_static(b"]\n"));
-    Ok((parts, crate::write::digest_of_parts(&digests)))
+    Ok((parts, digest))
 }
 
 /// A JSON array with one element a line: compact, still readable and
@@ -210,35 +202,69 @@ fn write_json_lines<T: serde::Serialize + Sync>(
     memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
     memo: &Memo,
 ) -> std::io::Result<String> {
+    out.write_all(b"[\n")?;
+    // A chunk joined, then written at once: writev of its 2,048 pieces
+    // was slower in the kernel (7 % of a rebuild) than copying.
+    let mut joined = Vec::with_capacity(STREAM_BYTES);
+    let digest = each_json_line(
+        items,
+        STREAM_CHUNK,
+        memo_key,
+        memo,
+        &mut |next| match next {
+            Some((line, separator)) => {
+                joined.extend_from_slice(LineBytes(line).as_ref());
+                joined.extend_from_slice(separator);
+                Ok(())
+            }
+            None => {
+                out.write_all(&joined)?;
+                joined.clear();
+                Ok(())
+            }
+        },
+    )?;
+    out.write_all(b"]\n")?;
+    Ok(digest)
+}
+
+/// What [`each_json_line`] hands on: a line and the separator after it,
+/// or None at the end of a chunk.
+type NextLine = Option<(Arc<Line>, &'static [u8])>;
+
+/// Each item's line in order, with the separator that follows it, made in
+/// parallel `chunk` items at a time (so that a whole file's lines need not
+/// be made at once). Returns the file's digest, from the lines' digests.
+fn each_json_line<T: serde::Serialize + Sync>(
+    items: &[T],
+    chunk: usize,
+    memo_key: &(impl Fn(usize) -> Option<(&'static str, memo::Key)> + Sync),
+    memo: &Memo,
+    each: &mut dyn FnMut(NextLine) -> std::io::Result<()>,
+) -> std::io::Result<String> {
     use rayon::prelude::*;
     let mut digests: Vec<[u8; 32]> = Vec::with_capacity(items.len());
-    out.write_all(b"[\n")?;
-    for (c, chunk) in items.chunks(STREAM_CHUNK).enumerate() {
-        let first = c * STREAM_CHUNK;
-        let lines: Vec<Arc<Line>> = chunk
+    for (c, items_of_chunk) in items.chunks(chunk).enumerate() {
+        let first = c * chunk;
+        let lines: Vec<Arc<Line>> = items_of_chunk
             .par_iter()
             .enumerate()
             .map(|(j, item)| json_line(item, first + j, memo_key, memo))
             .collect();
-        // The chunk joined, then written at once: writev of its 2,048
-        // pieces was slower in the kernel (7 % of a rebuild) than copying.
-        let mut joined = Vec::with_capacity(STREAM_BYTES);
-        for (j, line) in lines.iter().enumerate() {
-            let (line, digest) = line
+        for (j, line) in lines.into_iter().enumerate() {
+            let (_, digest) = line
                 .as_ref()
                 .as_ref()
                 .map_err(|e| std::io::Error::other(e.clone()))?;
             digests.push(*digest);
-            joined.extend_from_slice(line);
-            joined.extend_from_slice(if first + j + 1 < items.len() {
-                b",\n"
-            } else {
-                b"\n"
-            });
+            let separator: &'static [u8] = match first + j + 1 < items.len() {
+                true => b",\n",
+                false => b"\n",
+            };
+            each(Some((line, separator)))?;
         }
-        out.write_all(&joined)?;
+        each(None)?;
     }
-    out.write_all(b"]\n")?;
     Ok(crate::write::digest_of_parts(&digests))
 }
 

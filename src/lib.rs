@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! load (walk content/) -> normalize (records) -> annotate (events, citations)
-//!     -> index (months, themes, entities) -> render (Tera) -> write (public/)
+//!     -> index (months, themes, entities) -> render (Tera) -> write (public/,
+//!        or memory for `serve`)
 //! ```
 
 pub mod add;

@@ -19,16 +19,33 @@ fn assert_same_as_clean(d: &Dossier, live: &std::path::Path, step: &str) -> Stri
 
 /// `live` and `clean` hold the same files, byte for byte.
 fn assert_same_files(live: &std::path::Path, clean: &std::path::Path, step: &str) {
-    let (a, b) = (site_files(live), site_files(clean));
+    assert_same_contents(&site_files(live), &site_files(clean), step);
+}
+
+/// The same paths, each with the same bytes.
+fn assert_same_contents(
+    a: &std::collections::BTreeMap<String, Vec<u8>>,
+    b: &std::collections::BTreeMap<String, Vec<u8>>,
+    step: &str,
+) {
     let a_paths: Vec<_> = a.keys().collect();
     let b_paths: Vec<_> = b.keys().collect();
     assert_eq!(a_paths, b_paths, "{step}: the same files");
-    for (path, bytes) in &a {
+    for (path, bytes) in a {
         assert!(
             bytes == &b[path],
             "{step}: {path} differs from a clean build"
         );
     }
+}
+
+/// A clean build of `d` (no article cache on disk either) into a fresh
+/// folder named after `step`.
+fn clean_build(d: &Dossier, step: &str) -> (std::path::PathBuf, dossier::BuildReport) {
+    let clean = d.out(&format!("clean-{step}"));
+    let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
+    let report = dossier::build(&options_into(d, &clean)).expect("clean build");
+    (clean, report)
 }
 
 /// Options of a build of `d` into `output`.
@@ -50,9 +67,7 @@ fn assert_cached_same_as_clean(
     step: &str,
 ) {
     let cached = dossier::build::build_with_cache(options, Some(cache)).expect("cached build");
-    let clean = d.out(&format!("clean-{step}"));
-    let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
-    let fresh = dossier::build(&options_into(d, &clean)).expect("clean build");
+    let (clean, fresh) = clean_build(d, step);
     assert_same_files(options.output.as_deref().expect("an output"), &clean, step);
     let show = |r: &dossier::BuildReport| {
         r.diagnostics
@@ -454,27 +469,14 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
             .articles
             .saw_changes(changed.iter().map(PathBuf::from));
         let report = build_in_memory(&options, cache, &site).expect("build in memory");
-        let clean = d.out(&format!("clean-{name}"));
-        let _ = std::fs::remove_dir_all(d.path(".dossier-cache"));
-        dossier::build(&options_into(&d, &clean)).expect("clean build");
-        let mut expected = site_files(&clean);
+        let mut expected = site_files(&clean_build(&d, name).0);
         expected.remove(dossier::write::MARKER);
-        let held: std::collections::BTreeMap<String, Vec<u8>> = site
+        let held = site
             .files()
             .into_iter()
             .map(|(path, bytes)| (path, bytes.to_vec()))
             .collect();
-        assert_eq!(
-            held.keys().collect::<Vec<_>>(),
-            expected.keys().collect::<Vec<_>>(),
-            "{name}: the same files"
-        );
-        for (path, bytes) in &expected {
-            assert!(
-                &held[path] == bytes,
-                "{name}: {path} differs from a clean build"
-            );
-        }
+        assert_same_contents(&held, &expected, name);
         report
     };
     let first = step("first", &mut cache, &[]);
