@@ -32,18 +32,45 @@ pub struct Lexicon {
 }
 
 /// Lowercase words of `text`, borrowed where already lowercase (most are),
-/// so matching a long article allocates little.
+/// so matching a long article allocates little. Every article's text goes
+/// through here: ASCII bytes are classed without decoding a char (the
+/// Unicode tables cost 3-4x as much), other chars as `char` does.
 pub fn words_borrowed(text: &str) -> Vec<std::borrow::Cow<'_, str>> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.chars().any(char::is_uppercase) {
-                std::borrow::Cow::Owned(w.to_lowercase())
-            } else {
-                std::borrow::Cow::Borrowed(w)
-            }
-        })
-        .collect()
+    let bytes = text.as_bytes();
+    let mut words = Vec::with_capacity(bytes.len() / 6);
+    let mut start: Option<usize> = None;
+    let mut upper = false;
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        let (is_word, is_upper, width) = if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), b.is_ascii_uppercase(), 1)
+        } else {
+            // `at` is a char boundary: ASCII bytes and whole chars are stepped over.
+            let c = text[at..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.is_uppercase(), c.len_utf8())
+        };
+        if is_word {
+            start.get_or_insert(at);
+            upper |= is_upper;
+        } else if let Some(from) = start.take() {
+            words.push(lowercase(&text[from..at], upper));
+            upper = false;
+        }
+        at += width;
+    }
+    if let Some(from) = start {
+        words.push(lowercase(&text[from..], upper));
+    }
+    words
+}
+
+fn lowercase(word: &str, has_upper: bool) -> std::borrow::Cow<'_, str> {
+    if has_upper {
+        std::borrow::Cow::Owned(word.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(word)
+    }
 }
 
 /// Lowercase words of `text`, as char-boundary-safe owned strings.
@@ -194,6 +221,14 @@ mod tests {
             ("kyiv", vec!["Kyiv", "Kiev"]),
             ("kyiv-independent", vec!["Kyiv Independent"]),
         ])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_borrowed_cuts_as_words_does(text in "[aZ9 .,\\-'\u{e4}\u{c4}\u{130}\u{3a3}\u{2009}\u{a0}\u{0661}\u{4e2d}\u{1f600}]{0,40}") {
+            let fast: Vec<String> = words_borrowed(&text).into_iter().map(|w| w.into_owned()).collect();
+            proptest::prop_assert_eq!(fast, words(&text));
+        }
     }
 
     #[test]
