@@ -6,6 +6,7 @@
 //! straight into the output sink instead of being held in memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -218,8 +219,8 @@ pub struct Renderer<'a> {
     index: &'a SiteIndex,
     tera: Tera,
     origins: BTreeMap<String, String>,
-    article_cards: Vec<ArticleCard>,
-    event_cards: Vec<EventCard>,
+    article_cards: Vec<Arc<Hashed<ArticleCard>>>,
+    event_cards: Vec<Hashed<EventCard>>,
     /// The cards as template values, converted once: lists clone them
     /// (a reference count), so a page listing thousands costs little.
     article_values: Vec<Value>,
@@ -295,6 +296,32 @@ struct Keys {
     citing: Vec<Vec<usize>>,
     /// Everything: for the pages that list the whole dossier.
     all: [u8; 16],
+}
+
+/// The digest of the templates, configuration, taxonomies and this
+/// program: what every key starts from.
+fn global_key(ix: &SiteIndex, theme: &Theme) -> [u8; 32] {
+    let mut global = blake3::Hasher::new();
+    for (name, (_, text)) in &theme.templates {
+        global.update(name.as_bytes()).update(text.as_bytes());
+    }
+    global.update(format!("{:?}{:?}{:?}", ix.config, ix.themes, ix.entities).as_bytes());
+    // A different dossier binary may render differently.
+    global.update(memo::program().as_bytes());
+    *global.finalize().as_bytes()
+}
+
+/// A card and the digest of its JSON form.
+struct Hashed<T> {
+    card: T,
+    digest: [u8; 16],
+}
+
+impl<T: Serialize> Hashed<T> {
+    fn new(card: T) -> Hashed<T> {
+        let digest = digest_json(&card);
+        Hashed { card, digest }
+    }
 }
 
 /// Serializable things hashed through their JSON form.
@@ -437,31 +464,45 @@ impl<'a> Renderer<'a> {
         for ((record, _), citations) in &index.cited_by {
             cited[*record] += citations.len();
         }
+        let global = global_key(index, theme);
+        // An article's card is made of its record (its fingerprint with the
+        // settings in `global`), its slug and how often it is cited: kept
+        // under those between builds of one process, so a new article
+        // does not make and hash the other 10,000 cards again.
         let (article_cards, event_cards) = rayon::join(
             || {
                 (0..index.records.len())
                     .into_par_iter()
-                    .map(|i| renderer.make_article_card(i, cited[i]))
+                    .map(|i| {
+                        let r = &index.records[i];
+                        let n = cited[i];
+                        let key = memo::key(&[
+                            &global,
+                            r.fingerprint.as_bytes(),
+                            r.slug.as_bytes(),
+                            &n.to_le_bytes(),
+                        ]);
+                        memo.get_or("article-card", key, || {
+                            Hashed::new(renderer.make_article_card(i, n))
+                        })
+                    })
                     .collect()
             },
             || {
                 (0..index.events.len())
                     .into_par_iter()
-                    .map(|i| renderer.make_event_card(i))
+                    .map(|i| Hashed::new(renderer.make_event_card(i)))
                     .collect()
             },
         );
         (renderer.article_cards, renderer.event_cards) = (article_cards, event_cards);
-        renderer.keys = renderer.make_keys(theme);
+        renderer.keys = renderer.make_keys(global);
         let (articles, events) = rayon::join(
             || {
-                let digests = &renderer.keys.article_cards;
-                renderer.card_values(&renderer.article_cards, digests, 0, memo)
+                let cards = renderer.article_cards.iter().map(|c| &**c);
+                renderer.card_values(cards.collect(), 0, memo)
             },
-            || {
-                let digests = &renderer.keys.event_cards;
-                renderer.card_values(&renderer.event_cards, digests, 1, memo)
-            },
+            || renderer.card_values(renderer.event_cards.iter().collect(), 1, memo),
         );
         renderer.article_values = articles?;
         renderer.event_values = events?;
@@ -475,16 +516,14 @@ impl<'a> Renderer<'a> {
     /// digest of the card and of the templates (`Keys::global`).
     fn card_values<T: Serialize + Sync>(
         &self,
-        cards: &[T],
-        digests: &[[u8; 16]],
+        cards: Vec<&Hashed<T>>,
         which: usize,
         memo: &Memo,
     ) -> Result<Vec<Value>, Vec<Diagnostic>> {
         let (name, template) = (["a", "e"][which], CARD_TEMPLATES[which]);
         let values: Vec<Result<Value, Diagnostic>> = cards
             .par_iter()
-            .zip(digests)
-            .map(|(card, digest)| {
+            .map(|Hashed { card, digest }| {
                 let make = || -> Result<Value, Diagnostic> {
                     let value = Value::from_serializable(card);
                     let mut ctx = Context::new();
@@ -588,17 +627,10 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn make_keys(&self, theme: &Theme) -> Keys {
+    fn make_keys(&self, global: [u8; 32]) -> Keys {
         let ix = self.index;
-        let mut global = blake3::Hasher::new();
-        for (name, (_, text)) in &theme.templates {
-            global.update(name.as_bytes()).update(text.as_bytes());
-        }
-        global.update(format!("{:?}{:?}{:?}", ix.config, ix.themes, ix.entities).as_bytes());
-        // A different dossier binary may render differently.
-        global.update(memo::program().as_bytes());
-        let article_cards: Vec<[u8; 16]> = self.article_cards.par_iter().map(digest_json).collect();
-        let event_cards: Vec<[u8; 16]> = self.event_cards.par_iter().map(digest_json).collect();
+        let article_cards: Vec<[u8; 16]> = self.article_cards.iter().map(|c| c.digest).collect();
+        let event_cards: Vec<[u8; 16]> = self.event_cards.iter().map(|c| c.digest).collect();
         let events: Vec<[u8; 16]> = ix.events.par_iter().map(digest_json).collect();
         let mut citing = vec![Vec::new(); ix.records.len()];
         for ((record, _), cites) in &ix.cited_by {
@@ -619,7 +651,7 @@ impl<'a> Renderer<'a> {
             all.update(fp);
         }
         Keys {
-            global: *global.finalize().as_bytes(),
+            global,
             all: digest16(all.finalize().as_bytes()),
             article_cards,
             event_cards,
@@ -1063,7 +1095,7 @@ impl<'a> Renderer<'a> {
                                 .map(|p| p.text.clone())
                                 .unwrap_or_default()
                         });
-                        serde_json::json!({"title": r.title, "href": ix.urls.absolute(&self.article_cards[i].href),
+                        serde_json::json!({"title": r.title, "href": ix.urls.absolute(&self.article_cards[i].card.href),
                             "updated": updated, "id": id, "summary": summary, "kind": "article"})
                     }
                     Item::Event(n) => {
@@ -1376,7 +1408,7 @@ impl<'a> Renderer<'a> {
             .collect();
         let (related_events, related_articles) = &self.related.events[e];
         let related = self.event_list(related_events);
-        let card = &self.event_cards[e];
+        let card = &self.event_cards[e].card;
         let view = serde_json::json!({
             "title": event.title, "date": event.date, "date_display": card.date_display,
             "precision": event.precision, "month": Link { href: ix.urls.month(&event.month), name: month_key_display(&event.month) },
