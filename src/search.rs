@@ -40,10 +40,13 @@
 //!   a kind (the K-th article is in file K / block, at K % block; adding an
 //!   article or an event moves no other kind's), about [`FRAGMENT_BYTES`]
 //!   a file, loaded only for shown results. A fragment: `url`
-//!   (below the site's base), `kind`, `title`, `date`, `language`,
-//!   `paragraphs` (`[anchor, text]`, paragraph 1 first; anchor "" for text
-//!   without one) and `aliases` (folded names of each entity it mentions,
-//!   to highlight the name as written when another was searched).
+//!   (below the site's base), `kind`, `title`, `date`, `language`; for an
+//!   article `anchors` (its paragraphs', paragraph 1 first: their text is
+//!   on the article's page, which the browser reads for the excerpt, so the
+//!   index does not hold every article's text a second time), for an event
+//!   or entity `paragraphs` (`[anchor, text]`, anchor "" for text without
+//!   one); and `aliases` (folded names of each entity it mentions, to
+//!   highlight the name as written when another was searched).
 //!
 //! The index is built in parallel: rayon analyses the documents (each
 //! worker stems a word once per language, then looks it up), a chunk at a
@@ -71,7 +74,7 @@ use crate::render::Sink;
 pub const BUNDLE_DIR: &str = "search-index";
 
 /// The index format's version, in `meta.json`; `search.js` checks it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A term shard is split by one more letter when bigger than this (a
 /// single word's postings may still be bigger).
@@ -259,7 +262,10 @@ impl Document<'_> {
         let text: usize = self
             .paragraphs
             .iter()
-            .map(|p| p.anchor.len() + p.text.len() + 8)
+            .map(|p| match self.kind {
+                Kind::Article => p.anchor.len() + 3,
+                _ => p.anchor.len() + p.text.len() + 8,
+            })
             .sum();
         text + self.url.len() + self.title.len() + self.date.len() + 100
     }
@@ -905,7 +911,10 @@ struct Fragment<'a> {
     title: &'a str,
     date: &'a str,
     language: &'a str,
-    paragraphs: Vec<[&'a str; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anchors: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paragraphs: Option<Vec<[&'a str; 2]>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     aliases: &'a [Vec<String>],
 }
@@ -1259,17 +1268,28 @@ fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a
                 .enumerate()
                 .map(|(i, analysis)| {
                     let doc = doc(i);
+                    let passages = doc.paragraphs.iter();
+                    let (anchors, paragraphs) = match doc.kind {
+                        Kind::Article => {
+                            (Some(passages.map(|p| p.anchor.as_ref()).collect()), None)
+                        }
+                        _ => (
+                            None,
+                            Some(
+                                passages
+                                    .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
+                                    .collect(),
+                            ),
+                        ),
+                    };
                     Fragment {
                         url: &doc.url,
                         kind: doc.kind.name(),
                         title: doc.title,
                         date: doc.date,
                         language: doc.language,
-                        paragraphs: doc
-                            .paragraphs
-                            .iter()
-                            .map(|p| [p.anchor.as_ref(), p.text.as_ref()])
-                            .collect(),
+                        anchors,
+                        paragraphs,
                         aliases: &analysis.aliases,
                     }
                 })
@@ -1843,9 +1863,10 @@ mod tests {
         assert_eq!(doc["kind"], "article");
         assert_eq!(doc["title"], "Kärnvapen i Belarus");
         assert_eq!(doc["language"], "sv");
-        assert_eq!(
-            doc["paragraphs"][0],
-            serde_json::json!(["p1", "Lukasjenko vill ha kärnvapen."])
+        assert_eq!(doc["anchors"], serde_json::json!(["p1", "p2"]));
+        assert!(
+            doc.get("paragraphs").is_none(),
+            "an article's text is on its page, not in the index"
         );
         assert_eq!(
             doc["aliases"],
@@ -1926,7 +1947,7 @@ mod tests {
         );
         let empty = &json(&files, "docs/article/0.json")[2];
         assert_eq!(empty["url"], "articles/empty/");
-        assert_eq!(empty["paragraphs"], serde_json::json!([]));
+        assert_eq!(empty["anchors"], serde_json::json!([]));
     }
 
     /// A dossier of `ids`, each article's words its own.

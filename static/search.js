@@ -3,8 +3,10 @@
 // terms/KEY.json and the fragments of documents docs/KIND/F.json), ranks the
 // documents (BM25, title matches boosted, every word required, or any when
 // none has all) and lists them with a highlighted excerpt linking to the
-// paragraph. Plain JSON over fetch: no WebAssembly, no inline script, no
-// request outside the site; works under any base path.
+// paragraph. An article's excerpt is read from its own page (the index
+// holds its paragraphs' anchors, not its text a second time). Plain JSON
+// and HTML over fetch: no WebAssembly, no inline script, no request outside
+// the site; works under any base path.
 
 const form = document.getElementById("search");
 const input = document.getElementById("search-q");
@@ -15,7 +17,7 @@ document.getElementById("search-nojs").hidden = true;
 
 const root = form.dataset.index; // "/base/search-index/"
 const base = form.dataset.base; // "/base/"
-const VERSION = 1; // src/search.rs FORMAT_VERSION
+const VERSION = 2; // src/search.rs FORMAT_VERSION
 const PAGE = 20;
 
 // Ranking: BM25's k1 and b; a word in the title counts this much more;
@@ -267,6 +269,35 @@ async function fragment(m, doc) {
   return (await files.get(file))[at];
 }
 
+const pages = new Map();
+/** An article's page, parsed (not run: DOMParser executes no script),
+ * fetched once. */
+function articlePage(url) {
+  if (!pages.has(url)) {
+    const load = fetch(url).then(async (response) => {
+      if (!response.ok) throw new Error(`${url}: ${response.status}`);
+      return new DOMParser().parseFromString(await response.text(), "text/html");
+    });
+    load.catch(() => pages.delete(url));
+    pages.set(url, load);
+  }
+  return pages.get(url);
+}
+
+/** The text of the paragraph `anchor` of an article's page, without its
+ * ¶ link; "" when the page or the paragraph cannot be had. */
+async function passageText(url, anchor) {
+  try {
+    const element = (await articlePage(url)).getElementById(anchor);
+    if (!element) return "";
+    const copy = element.cloneNode(true);
+    for (const link of copy.querySelectorAll(".anchor")) link.remove();
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  } catch {
+    return "";
+  }
+}
+
 // ---- the results -------------------------------------------------------------
 
 /** A test for folded words to highlight: the query's forms, and words that
@@ -308,7 +339,8 @@ const passageName = (anchor) => (anchor.startsWith("c") ? `source ${anchor.slice
 
 async function item(hit, found) {
   const doc = await fragment(await meta(), hit.doc);
-  const paragraphs = doc.paragraphs || [];
+  // [anchor, text]; an article's text is on its page (read below).
+  const paragraphs = doc.paragraphs || (doc.anchors || []).map((anchor) => [anchor]);
   // The paragraph with the most query words (the earliest of those); the
   // title (paragraph 0) only when no paragraph matches.
   let best = 0;
@@ -319,7 +351,8 @@ async function item(hit, found) {
   }
   // An article always links to a paragraph: its first, for a title match.
   const shown = best || (doc.kind === "article" && paragraphs.length ? 1 : 0);
-  const [anchor, text] = shown ? paragraphs[shown - 1] : ["", ""];
+  const [anchor, written] = shown ? paragraphs[shown - 1] : ["", ""];
+  const text = written ?? (await passageText(`${base}${doc.url}`, anchor));
 
   // Highlight the query's words, and an entity's name as this document
   // writes it when another of its names was searched. The names come

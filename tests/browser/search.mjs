@@ -132,6 +132,11 @@ async function run() {
     await search(page, "Atomwaffen");
     const link = page.locator("#search-results h2 a").first();
     const href = await link.getAttribute("href");
+    // The excerpt, less its ellipses and the spacing of its marks.
+    const excerpt = (await page.textContent("#search-results > li .excerpt"))
+      .replace(/^… | …$/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
     await link.click();
     await page.waitForURL((u) => u.hash.length > 1);
     await page.waitForLoadState("load");
@@ -143,9 +148,12 @@ async function run() {
     if (!target) p.push(`no :target after clicking ${href}`);
     else {
       if (!/Atomwaffen/.test(target.text)) p.push(`#${target.id} does not hold "Atomwaffen"`);
+      // The excerpt is read from the article's page: the words of this paragraph.
+      const words = target.text.replace(/^¶/, "").replace(/\s+/g, " ").trim();
+      if (!excerpt || !words.includes(excerpt)) p.push(`the excerpt "${excerpt}" is not the text of #${target.id}: "${words}"`);
       if (target.top < 0 || target.top > 900) p.push(`#${target.id} is not in view (top ${target.top})`);
     }
-    check(`clicking the first result for "Atomwaffen" lands on its paragraph ${href}`, p);
+    check(`the first result for "Atomwaffen" shows words of its paragraph, and clicking it lands there ${href}`, p);
   }
 
   // -- the search box of every page ---------------------------------------------
