@@ -43,6 +43,10 @@ pub fn program() -> String {
     id
 }
 
+/// The key of what [`Memo::hand_on`] keeps (a digest is never all zeros
+/// but by a chance of one in 2^128).
+const HANDED_ON: Key = [0; 16];
+
 struct Entry {
     /// Asked for since the last [`Memo::sweep`].
     used: bool,
@@ -103,6 +107,30 @@ impl Memo {
         value
     }
 
+    /// What a build of this process last handed the next with
+    /// [`Memo::hand_on`] under `kind`: a state to diff against, which the
+    /// caller checks is still about the same inputs before using it.
+    pub fn handed_on<T: Any + Send + Sync>(&self, kind: &'static str) -> Option<Arc<T>> {
+        if !self.on {
+            return None;
+        }
+        self.lock()
+            .get(&(kind, HANDED_ON))
+            .and_then(|entry| entry.value.clone().downcast::<T>().ok())
+    }
+
+    /// Keeps `value` for the next build's [`Memo::handed_on`], in place of
+    /// what an earlier build handed on.
+    pub fn hand_on<T: Any + Send + Sync>(&self, kind: &'static str, value: T) {
+        if self.on {
+            let entry = Entry {
+                used: true,
+                value: Arc::new(value),
+            };
+            self.lock().insert((kind, HANDED_ON), entry);
+        }
+    }
+
     /// After a build that succeeded: forgets what it did not use.
     pub fn sweep(&self) {
         self.lock()
@@ -126,6 +154,26 @@ impl Memo {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_state_handed_on_reaches_the_next_build_only() {
+        let memo = Memo::new();
+        assert!(memo.handed_on::<u32>("s").is_none());
+        memo.hand_on("s", 7u32);
+        memo.sweep();
+        assert_eq!(memo.handed_on::<u32>("s").as_deref(), Some(&7));
+        memo.hand_on("s", 8u32);
+        assert_eq!(memo.handed_on::<u32>("s").as_deref(), Some(&8), "replaced");
+        memo.sweep();
+        memo.sweep();
+        assert!(
+            memo.handed_on::<u32>("s").is_none(),
+            "a build that hands nothing on drops it"
+        );
+        let off = Memo::off();
+        off.hand_on("s", 1u32);
+        assert!(off.handed_on::<u32>("s").is_none());
+    }
 
     #[test]
     fn a_result_is_made_once_and_forgotten_when_unused() {

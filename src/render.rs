@@ -459,12 +459,12 @@ impl<'a> Renderer<'a> {
             tags: Tags::new(index),
             related: Related::default(),
         };
-        renderer.related = renderer.score_related();
+        let global = global_key(index, theme);
+        renderer.related = renderer.score_related(global, memo);
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
             cited[*record] += citations.len();
         }
-        let global = global_key(index, theme);
         // An article's card is made of its record (its fingerprint with the
         // settings in `global`), its slug and how often it is cited: kept
         // under those between builds of one process, so a new article
@@ -1427,19 +1427,36 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    /// "Related" of every article and event, in parallel.
-    fn score_related(&self) -> Related {
+    /// "Related" of every article and event, in parallel. An article's
+    /// depend on the articles around it in the chronology alone: a build
+    /// of `serve` rescores only those whose window the change reached, and
+    /// takes the others from what the build before handed on.
+    fn score_related(&self, global: [u8; 32], memo: &Memo) -> Related {
         let ix = self.index;
-        let (articles, events) = rayon::join(
-            || {
-                (0..ix.records.len())
+        let setting = (global, self.tags.masks.is_some());
+        let last = memo
+            .handed_on::<ScoredRelated>("related")
+            .filter(|last| last.setting == setting);
+        let common = last.as_deref().map(|last| last.common(ix));
+        let kept = |pos: usize| {
+            let last = last.as_deref()?;
+            last.kept(common?, ix.chronology.len(), pos)
+        };
+        let (by_position, events) = rayon::join(
+            || -> Vec<Vec<i32>> {
+                (0..ix.chronology.len())
                     .into_par_iter()
-                    .map(|i| match ix.chronology_position[i] {
-                        Some(pos) => {
-                            let (themes, entities) = &self.tags.records[i];
-                            self.related_articles(themes, entities, pos, &[i])
+                    .map(|pos| {
+                        if let Some(offsets) = kept(pos) {
+                            return offsets.to_vec();
                         }
-                        None => Vec::new(),
+                        let i = ix.chronology[pos];
+                        let (themes, entities) = &self.tags.records[i];
+                        self.related_articles(themes, entities, pos, &[i])
+                            .into_iter()
+                            .filter_map(|r| ix.chronology_position[r])
+                            .map(|q| q as i32 - pos as i32)
+                            .collect()
                     })
                     .collect()
             },
@@ -1460,6 +1477,20 @@ impl<'a> Renderer<'a> {
                     .collect()
             },
         );
+        let mut articles = vec![Vec::new(); ix.records.len()];
+        for (pos, offsets) in by_position.iter().enumerate() {
+            articles[ix.chronology[pos]] = offsets
+                .iter()
+                .map(|&o| ix.chronology[(pos as i32 + o) as usize])
+                .collect();
+        }
+        if memo.is_on() {
+            let records = ix.chronology.iter().map(|&r| ix.records[r].clone());
+            memo.hand_on(
+                "related",
+                ScoredRelated::new(setting, records.collect(), by_position),
+            );
+        }
         Related { articles, events }
     }
 
@@ -1532,6 +1563,64 @@ impl<'a> Renderer<'a> {
             })
         });
         best_related(candidates)
+    }
+}
+
+/// The articles' "related" as one build scored them, for the next.
+struct ScoredRelated {
+    /// The global key (taxonomies, settings) and whether tags were scored
+    /// as bit sets: another setting rescores all.
+    setting: ([u8; 32], bool),
+    /// By chronology position: the record there.
+    records: Vec<Arc<crate::model::Record>>,
+    /// By chronology position: its related articles, as positions
+    /// relative to it (they hold for the same window elsewhere).
+    offsets: Vec<Vec<i32>>,
+}
+
+impl ScoredRelated {
+    fn new(
+        setting: ([u8; 32], bool),
+        records: Vec<Arc<crate::model::Record>>,
+        offsets: Vec<Vec<i32>>,
+    ) -> ScoredRelated {
+        ScoredRelated {
+            setting,
+            records,
+            offsets,
+        }
+    }
+
+    /// How many records the chronology scored here and `ix`'s have in
+    /// common at their beginning, and then at their end.
+    fn common(&self, ix: &SiteIndex) -> (usize, usize) {
+        let (old, new) = (self.records.len(), ix.chronology.len());
+        let same = |a: usize, b: usize| {
+            let (x, y) = (&self.records[a], &ix.records[ix.chronology[b]]);
+            Arc::ptr_eq(x, y) || x.fingerprint == y.fingerprint
+        };
+        let prefix = (0..old.min(new)).take_while(|&p| same(p, p)).count();
+        let suffix = (0..old.min(new) - prefix)
+            .take_while(|&k| same(old - 1 - k, new - 1 - k))
+            .count();
+        (prefix, suffix)
+    }
+
+    /// The related of the article at `pos` of a chronology of `new`
+    /// records having `common` with this one, if its window
+    /// (RELATED_WINDOW on each side) is the same records, in the same
+    /// order and as far from the ends, as one scored here: within the
+    /// common beginning, or within the common end.
+    fn kept(&self, (prefix, suffix): (usize, usize), new: usize, pos: usize) -> Option<&[i32]> {
+        let old = self.records.len();
+        let end = pos + RELATED_WINDOW + 1;
+        if end <= prefix || (prefix == old && prefix == new) {
+            return self.offsets.get(pos).map(Vec::as_slice);
+        }
+        if pos >= RELATED_WINDOW && pos - RELATED_WINDOW >= new - suffix {
+            return self.offsets.get(pos + old - new).map(Vec::as_slice);
+        }
+        None
     }
 }
 
@@ -1756,6 +1845,129 @@ mod tests {
             let masked = overlap_masks((mask(&a), mask(&b)), (mask(&c), mask(&d)));
             proptest::prop_assert_eq!(masked, overlap(&a, &b, &c, &d));
         }
+    }
+
+    /// A record of id `id` dated `day` days into 2023, with `themes`.
+    fn dated(
+        id: &str,
+        day: usize,
+        themes: &[&str],
+        fingerprint: &str,
+    ) -> Arc<crate::model::Record> {
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + chrono::Days::new(day as u64);
+        let record = crate::model::Record {
+            id: id.to_string(),
+            slug: id.to_string(),
+            title: format!("Article {id}"),
+            title_en: None,
+            date: Some(date.format("%Y-%m-%d").to_string()),
+            precision: None,
+            month: Some(date.format("%Y-%m").to_string()),
+            language: "sv".to_string(),
+            language_declared: true,
+            outlet: None,
+            url: None,
+            themes: themes.iter().map(|t| t.to_string()).collect(),
+            entities: vec![],
+            paragraphs: vec![],
+            words: 0,
+            hash: String::new(),
+            source: String::new(),
+            summary: None,
+            note: None,
+            added: None,
+            fingerprint: fingerprint.to_string(),
+            declared_slug: String::new(),
+        };
+        Arc::new(record)
+    }
+
+    /// Record `n` of a synthetic dossier: two of 150 themes drawn from its
+    /// number, so few share one and the related are often far apart.
+    fn numbered(n: usize, fingerprint: &str) -> Arc<crate::model::Record> {
+        let (a, b) = (format!("t{}", n * 7 % 150), format!("t{}", n * 13 % 150));
+        dated(&format!("{n:04}"), n % 365, &[&a, &b], fingerprint)
+    }
+
+    fn related_of(records: &[Arc<crate::model::Record>], memo: &Memo) -> Vec<Vec<String>> {
+        let index = SiteIndex::build(
+            crate::config::Config::default(),
+            records.to_vec(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let theme = Theme::load(empty.path(), &crate::diagnostics::Diagnostics::new());
+        let renderer = Renderer::new(&index, &theme, memo).unwrap_or_else(|_| panic!("renders"));
+        let related = &renderer.related.articles;
+        (0..index.records.len())
+            .map(|i| {
+                related[i]
+                    .iter()
+                    .map(|&r| index.records[r].id.clone())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn related_rescored_from_the_last_build_equal_related_scored_afresh() {
+        let memo = Memo::new();
+        let mut records: Vec<_> = (0..600).map(|n| numbered(n, &format!("f{n}"))).collect();
+        related_of(&records, &memo);
+        type Records = Vec<Arc<crate::model::Record>>;
+        let changes: [&dyn Fn(&mut Records); 5] = [
+            // An article whose date falls in the middle of the chronology.
+            &|r| r.insert(300, numbered(5000, "new")),
+            // One removed, near the start.
+            &|r| {
+                r.remove(7);
+            },
+            // One edited: its themes (and so its fingerprint) change.
+            &|r| {
+                let mut edited = (*r[420]).clone();
+                edited.themes = vec!["t3".to_string()];
+                edited.fingerprint = "edited".to_string();
+                r[420] = Arc::new(edited);
+            },
+            // Nothing changed.
+            &|_| {},
+            // One added at the very end of the chronology.
+            &|r| r.push(numbered(9999, "last")),
+        ];
+        for (n, change) in changes.iter().enumerate() {
+            change(&mut records);
+            memo.sweep();
+            let afresh = related_of(&records, &Memo::off());
+            assert!(afresh.iter().filter(|r| !r.is_empty()).count() > 400);
+            assert_eq!(related_of(&records, &memo), afresh, "change {n}");
+        }
+    }
+
+    /// The windows' edges: an article 60 places before or after the new
+    /// one, sharing a theme with nothing else, has it as its related.
+    #[test]
+    fn an_article_at_the_edge_of_the_change_is_rescored() {
+        let memo = Memo::new();
+        let record = |n: usize| {
+            let theme = if n == 240 || n == 359 {
+                "x".to_string()
+            } else {
+                format!("u{n}")
+            };
+            dated(&format!("{n:04}"), n, &[&theme], &format!("f{n}"))
+        };
+        let mut records: Vec<_> = (0..600).map(record).collect();
+        related_of(&records, &memo);
+        // Dated as the 300th, after it by id: 300th in the chronology.
+        records.push(dated("x", 299, &["x"], "new"));
+        memo.sweep();
+        let related = related_of(&records, &memo);
+        assert_eq!(related[240], ["x"]);
+        assert_eq!(related[359], ["x"]);
+        assert_eq!(related, related_of(&records, &Memo::off()));
     }
 
     #[test]
