@@ -217,7 +217,7 @@ const CARD_TEMPLATES: [&str; 2] = ["__dossier/article_card.html", "__dossier/eve
 
 pub struct Renderer<'a> {
     index: &'a SiteIndex,
-    tera: Tera,
+    tera: Arc<Tera>,
     origins: BTreeMap<String, String>,
     article_cards: Vec<Arc<Hashed<ArticleCard>>>,
     event_cards: Vec<Hashed<EventCard>>,
@@ -402,50 +402,18 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|(name, (origin, _))| (name.clone(), origin.clone()))
             .collect();
-        let mut tera = Tera::new();
-        tera.autoescape_on(vec![".html", ".xml"]);
-        let mut errors = Vec::new();
-        // Templates are added together so `extends` resolves in any order.
-        let sources: Vec<(&str, &str)> = theme
-            .templates
-            .iter()
-            .map(|(name, (_, text))| (name.as_str(), text.as_str()))
-            .collect();
-        // The cards' own templates: each renders its component once.
-        let cards = [
-            (CARD_TEMPLATES[0], "{{<article_card a={a} />}}"),
-            (CARD_TEMPLATES[1], "{{<event_card e={e} />}}"),
-        ];
-        if let Err(e) = tera.add_raw_templates(sources.into_iter().chain(cards)) {
-            errors.push(template_error(&origins, &e));
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-
-        let urls = &index.urls;
-        let nav = [
-            ("timeline/", "Timeline"),
-            ("articles/", "Articles"),
-            ("months/", "Months"),
-            ("themes/", "Themes"),
-            ("entities/", "Entities"),
-            ("outlets/", "Outlets"),
-        ]
-        .iter()
-        .map(|(path, name)| Link {
-            href: urls.page(path),
-            name: name.to_string(),
-        })
-        .collect();
-        let site = SiteView {
-            title: &index.config.title,
-            description: &index.config.description,
-            base: urls.base(),
-            language: &index.config.language,
-            nav,
+        let global = global_key(index, theme);
+        // Parsed once for the templates and configuration (`global`; the
+        // templates' files name their errors): a build of `serve` that
+        // changed none of them takes the last one's.
+        let files = format!("{origins:?}");
+        let parsed = memo.get_or("tera", memo::key(&[&global, files.as_bytes()]), || {
+            Renderer::parse_templates(index, theme, &origins)
+        });
+        let tera = match &*parsed {
+            Ok(tera) => tera.clone(),
+            Err(errors) => return Err(errors.clone()),
         };
-        tera.global_context().insert("site", &site);
 
         let mut renderer = Renderer {
             index,
@@ -459,7 +427,6 @@ impl<'a> Renderer<'a> {
             tags: Tags::new(index),
             related: Related::default(),
         };
-        let global = global_key(index, theme);
         renderer.related = renderer.score_related(global, memo);
         let mut cited = vec![0usize; index.records.len()];
         for ((record, _), citations) in &index.cited_by {
@@ -507,6 +474,55 @@ impl<'a> Renderer<'a> {
         renderer.article_values = articles?;
         renderer.event_values = events?;
         Ok(renderer)
+    }
+
+    /// The templates, parsed, with the site's values every page has.
+    fn parse_templates(
+        index: &SiteIndex,
+        theme: &Theme,
+        origins: &BTreeMap<String, String>,
+    ) -> Result<Arc<Tera>, Vec<Diagnostic>> {
+        let mut tera = Tera::new();
+        tera.autoescape_on(vec![".html", ".xml"]);
+        // Templates are added together so `extends` resolves in any order.
+        let sources: Vec<(&str, &str)> = theme
+            .templates
+            .iter()
+            .map(|(name, (_, text))| (name.as_str(), text.as_str()))
+            .collect();
+        // The cards' own templates: each renders its component once.
+        let cards = [
+            (CARD_TEMPLATES[0], "{{<article_card a={a} />}}"),
+            (CARD_TEMPLATES[1], "{{<event_card e={e} />}}"),
+        ];
+        if let Err(e) = tera.add_raw_templates(sources.into_iter().chain(cards)) {
+            return Err(vec![template_error(origins, &e)]);
+        }
+
+        let urls = &index.urls;
+        let nav = [
+            ("timeline/", "Timeline"),
+            ("articles/", "Articles"),
+            ("months/", "Months"),
+            ("themes/", "Themes"),
+            ("entities/", "Entities"),
+            ("outlets/", "Outlets"),
+        ]
+        .iter()
+        .map(|(path, name)| Link {
+            href: urls.page(path),
+            name: name.to_string(),
+        })
+        .collect();
+        let site = SiteView {
+            title: &index.config.title,
+            description: &index.config.description,
+            base: urls.base(),
+            language: &index.config.language,
+            nav,
+        };
+        tera.global_context().insert("site", &site);
+        Ok(Arc::new(tera))
     }
 
     /// The cards as template values, each with its `html`: the card
