@@ -128,7 +128,7 @@ impl Lexicon {
 
     /// Slugs whose keywords occur in `text`, sorted.
     pub fn matches(&self, text: &str) -> BTreeSet<String> {
-        self.matches_words(&words(text))
+        self.matches_words(&words_borrowed(text))
     }
 
     /// A match inside a longer match of another slug does not count:

@@ -390,3 +390,58 @@ fn many_connections_do_not_start_hundreds_of_threads() {
     assert!(most <= idle + 8, "{most} threads under load, {idle} idle");
     assert_eq!(server.get("").0, 200);
 }
+
+/// "Recently added" on the index: the eight newest by the day added (the
+/// sidecar's `added`), else by the article's own date, newest first.
+#[test]
+fn recently_added_lists_the_eight_newest_by_the_day_added() {
+    let d = Dossier::empty();
+    d.write("dossier.toml", "title = \"Recent\"\n");
+    // Forty articles dated a day apart; every third added on a scrambled
+    // day of 2024 (some the same day), and one added long before its date.
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for n in 0..40usize {
+        let date = format!("2023-{:02}-{:02}", 1 + n / 28, 1 + n % 28);
+        d.write(
+            &format!("content/articles/a{n:02}.md"),
+            format!("---\ntitle: Article {n}\ndate: {date}\nlanguage: sv\n---\n\nText {n}.\n"),
+        );
+        let added = match n {
+            39 => Some("2022-06-01".to_string()),
+            n if n % 3 == 0 => Some(format!("2024-{:02}-01", 1 + (n * 7) % 5)),
+            _ => None,
+        };
+        if let Some(added) = &added {
+            d.write(
+                &format!("content/articles/a{n:02}.toml"),
+                format!("added = \"{added}\"\n"),
+            );
+        }
+        expected.push((added.unwrap_or(date), format!("a{n:02}")));
+    }
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = expected[..8]
+        .iter()
+        .map(|(_, id)| {
+            format!(
+                "Article {}",
+                id[1..]
+                    .trim_start_matches('0')
+                    .parse::<usize>()
+                    .unwrap_or(0)
+            )
+        })
+        .collect();
+    let out = d.build_ok("site", &[]);
+    let index = read_html(&out.join("index.html"));
+    let recent = index
+        .select(&sel("section"))
+        .find(|s| s.select(&sel("h2")).any(|h| text_of(h) == "Recently added"))
+        .expect("a Recently added section");
+    let titles: Vec<String> = recent
+        .select(&sel("li a"))
+        .map(text_of)
+        .filter(|t| t.starts_with("Article"))
+        .collect();
+    assert_eq!(titles, expected);
+}
