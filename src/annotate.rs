@@ -100,16 +100,6 @@ impl Annotator<'_> {
         events
     }
 
-    /// The entities `text` names; kept by `serve` between builds (every
-    /// event's title, summary and quotes are matched on every rebuild).
-    fn entities_in(&self, text: &str) -> BTreeSet<String> {
-        let key = memo::key(&[&self.settings, text.as_bytes()]);
-        let found = self
-            .memo
-            .get_or("entities-in", key, || self.entities.matches(text));
-        (*found).clone()
-    }
-
     fn build_event(
         &self,
         p: &Parsed,
@@ -182,8 +172,8 @@ impl Annotator<'_> {
         // An event is about whom its title, summary and quotes name, and
         // whom the analyst lists.
         let mut entities: BTreeSet<String> = p.meta.entities.iter().cloned().collect();
-        entities.extend(self.entities_in(title.as_deref().unwrap_or_default()));
-        entities.extend(self.entities_in(p.split.body));
+        entities.extend(self.entities.matches(title.as_deref().unwrap_or_default()));
+        entities.extend(self.entities.matches(p.split.body));
         let mut citations = Vec::new();
         for (n, c) in p.meta.citations.iter().enumerate() {
             let quote_line = frontmatter::nth_key_line(&p.split, "quote", n);
@@ -227,7 +217,7 @@ impl Annotator<'_> {
             );
             match &*located {
                 &Located::Once { paragraph, span } => {
-                    entities.extend(self.entities_in(&c.quote));
+                    entities.extend(self.entities.matches(&c.quote));
                     citations.push(Citation {
                         article: record.id.clone(),
                         quote: c.quote.trim().to_string(),
