@@ -130,8 +130,9 @@ pub struct Paragraph {
     pub html: Option<String>,
 }
 
-/// An article as normalization makes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An article as normalization makes it. (`Default`: an empty record, for
+/// tests that set the fields they need.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     /// The file stem: stable across edits.
     pub id: String,

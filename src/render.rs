@@ -1883,25 +1883,13 @@ mod tests {
             id: id.to_string(),
             slug: id.to_string(),
             title: format!("Article {id}"),
-            title_en: None,
             date: Some(date.format("%Y-%m-%d").to_string()),
-            precision: None,
             month: Some(date.format("%Y-%m").to_string()),
             language: "sv".to_string(),
             language_declared: true,
-            outlet: None,
-            url: None,
             themes: themes.iter().map(|t| t.to_string()).collect(),
-            entities: vec![],
-            paragraphs: vec![],
-            words: 0,
-            hash: String::new(),
-            source: String::new(),
-            summary: None,
-            note: None,
-            added: None,
             fingerprint: fingerprint.to_string(),
-            declared_slug: String::new(),
+            ..Default::default()
         };
         Arc::new(record)
     }
