@@ -1509,10 +1509,12 @@ impl<'a> Renderer<'a> {
         }
         if memo.is_on() {
             let records = ix.chronology.iter().map(|&r| ix.records[r].clone());
-            memo.hand_on(
-                "related",
-                ScoredRelated::new(setting, records.collect(), by_position),
-            );
+            let scored = ScoredRelated {
+                setting,
+                records: records.collect(),
+                offsets: by_position,
+            };
+            memo.hand_on("related", scored);
         }
         Related { articles, events }
     }
@@ -1602,18 +1604,6 @@ struct ScoredRelated {
 }
 
 impl ScoredRelated {
-    fn new(
-        setting: ([u8; 32], bool),
-        records: Vec<Arc<crate::model::Record>>,
-        offsets: Vec<Vec<i32>>,
-    ) -> ScoredRelated {
-        ScoredRelated {
-            setting,
-            records,
-            offsets,
-        }
-    }
-
     /// How many records the chronology scored here and `ix`'s have in
     /// common at their beginning, and then at their end.
     fn common(&self, ix: &SiteIndex) -> (usize, usize) {
