@@ -212,6 +212,10 @@ struct Counts {
     undated: usize,
 }
 
+/// The buffer a page is first rendered into, before its template's pages
+/// tell a better size: most pages of the built-in theme are 2-20 KB.
+const PAGE_BYTES: usize = 16 * 1024;
+
 /// Internal templates rendering one article card and one event card.
 const CARD_TEMPLATES: [&str; 2] = ["__dossier/article_card.html", "__dossier/event_card.html"];
 
@@ -783,6 +787,7 @@ impl<'a> Renderer<'a> {
     /// template and the page.
     pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
         let jobs = self.jobs();
+        let hints: std::sync::Mutex<HashMap<&'static str, usize>> = Default::default();
         let count = jobs.len();
         let errors: Vec<Diagnostic> = jobs
             .into_par_iter()
@@ -800,16 +805,28 @@ impl<'a> Renderer<'a> {
                     }
                 }
                 let page = self.build(job);
+                // Into a buffer as large as the largest page of its template
+                // so far: a 10 KB page (or a 4 MB list) is not grown and
+                // copied step by step, and the bytes are handed on as bytes
+                // (`render` would check the whole page is UTF-8 again).
+                let hint = |size: Option<usize>| {
+                    let mut hints = hints.lock().unwrap_or_else(|p| p.into_inner());
+                    let largest = hints.entry(page.template).or_insert(PAGE_BYTES);
+                    *largest = (*largest).max(size.unwrap_or(0));
+                    *largest
+                };
+                let mut html = Vec::with_capacity(hint(None));
                 let result = self
                     .tera
-                    .render(page.template, &page.context)
+                    .render_to(page.template, &page.context, &mut html)
                     .map_err(|e| {
                         let mut d = template_error(&self.origins, &e);
                         d.message = format!("{} (rendering {})", d.message, page.path);
                         d
                     })
-                    .and_then(|html| {
-                        sink.put_keyed(&page.path, html.as_bytes(), &key).map_err(|e| {
+                    .and_then(|()| {
+                        hint(Some(html.len()));
+                        sink.put_keyed(&page.path, &html, &key).map_err(|e| {
                             Diagnostic::error(&page.path, None, format!("cannot write: {e}"))
                                 .with_hint("check that the output folder is writable and the disk is not full")
                         })
