@@ -687,16 +687,7 @@ mod tests {
             id: "a".into(),
             slug: "a".into(),
             title: "t".into(),
-            title_en: None,
-            date: None,
-            precision: None,
-            month: None,
             language: "de".into(),
-            language_declared: false,
-            outlet: None,
-            url: None,
-            themes: vec![],
-            entities: vec![],
             paragraphs: paragraphs
                 .iter()
                 .enumerate()
@@ -707,14 +698,7 @@ mod tests {
                     html: None,
                 })
                 .collect(),
-            words: 0,
-            hash: String::new(),
-            source: String::new(),
-            summary: None,
-            note: None,
-            added: None,
-            fingerprint: String::new(),
-            declared_slug: String::new(),
+            ..Default::default()
         }
     }
 

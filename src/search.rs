@@ -1754,15 +1754,10 @@ mod tests {
             id: id.to_string(),
             slug: id.to_string(),
             title: title.to_string(),
-            title_en: None,
             date: Some("2023-05-25".to_string()),
-            precision: None,
             month: Some("2023-05".to_string()),
             language: language.to_string(),
             language_declared: true,
-            outlet: None,
-            url: None,
-            themes: vec![],
             entities: vec!["lukashenko".to_string()],
             paragraphs: paragraphs
                 .iter()
@@ -1774,14 +1769,7 @@ mod tests {
                     html: None,
                 })
                 .collect(),
-            words: 0,
-            hash: String::new(),
-            source: String::new(),
-            summary: None,
-            note: None,
-            added: None,
-            fingerprint: String::new(),
-            declared_slug: String::new(),
+            ..Default::default()
         }
     }
 

@@ -79,6 +79,19 @@ fn assert_cached_same_as_clean(
 }
 
 /// "N files (W written, U unchanged)" from the summary line.
+/// The cache of a process whose watcher reports every change (`serve`).
+fn watching_cache() -> dossier::build::BuildCache {
+    let mut cache = dossier::build::BuildCache::default();
+    cache.articles.watching = true;
+    cache
+}
+
+/// What the watcher would report: `changed`, relative to the root.
+fn report_changes(cache: &mut dossier::build::BuildCache, changed: &[&str]) {
+    let paths = changed.iter().map(std::path::PathBuf::from);
+    cache.articles.saw_changes(paths);
+}
+
 fn written(report: &str) -> usize {
     let part = report.split(" written").next().unwrap_or("");
     part.rsplit('(')
@@ -213,16 +226,12 @@ fn cached_records_give_what_a_clean_build_gives() {
 #[test]
 fn reported_changes_are_all_a_watched_build_looks_at() {
     use dossier::build::BuildCache;
-    use std::path::PathBuf;
 
     let d = Dossier::example();
     let options = options_into(&d, &d.out("live"));
-    let mut cache = BuildCache::default();
-    cache.articles.watching = true;
+    let mut cache = watching_cache();
     let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
-        cache
-            .articles
-            .saw_changes(changed.iter().map(PathBuf::from));
+        report_changes(cache, changed);
         assert_cached_same_as_clean(&d, &options, cache, name);
     };
     step("first", &mut cache, &[]);
@@ -457,17 +466,13 @@ fn the_memo_follows_edits_of_a_larger_dossier() {
 #[test]
 fn the_preview_in_memory_holds_what_a_clean_build_writes() {
     use dossier::build::{BuildCache, build_in_memory};
-    use std::path::PathBuf;
 
     let d = Dossier::example();
     let options = options_into(&d, &d.out("never-written"));
     let site = dossier::memory::Site::new();
-    let mut cache = BuildCache::default();
-    cache.articles.watching = true;
+    let mut cache = watching_cache();
     let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
-        cache
-            .articles
-            .saw_changes(changed.iter().map(PathBuf::from));
+        report_changes(cache, changed);
         let report = build_in_memory(&options, cache, &site).expect("build in memory");
         let mut expected = site_files(&clean_build(&d, name).0);
         expected.remove(dossier::write::MARKER);
@@ -505,7 +510,7 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
     // A failed build leaves the site served as it was.
     let before = site.files();
     d.write(event, text.replacen("+++", "+++\ndate = [", 1));
-    cache.articles.saw_changes([PathBuf::from(event)]);
+    report_changes(&mut cache, &[event]);
     assert!(build_in_memory(&options, &mut cache, &site).is_err());
     assert!(site.files() == before, "a failed build changes nothing");
     d.write(event, &text);
