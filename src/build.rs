@@ -287,12 +287,14 @@ type Rendered = (usize, Duration, Vec<(&'static str, Duration)>);
 
 /// Renders pages, exports and static files into `sink`; the search index
 /// too when `with_search` (check skips it: it is derived from what check
-/// has verified, and it is the costliest part).
+/// has verified, and it is the costliest part), from the analyses the
+/// last build kept on disk in `stored`, if any.
 fn render_into(
     prepared: &Prepared,
     sink: &dyn Sink,
     with_search: bool,
     memo: &Memo,
+    stored: Option<&crate::search::Stored>,
 ) -> Result<Rendered, Vec<Diagnostic>> {
     let t = Instant::now();
     let timed = |name: &'static str, work: &dyn Fn() -> Result<usize, Vec<Diagnostic>>| {
@@ -329,7 +331,13 @@ fn render_into(
             }
             let search_dir = format!("{}/", crate::search::BUNDLE_DIR);
             whole_site(sink, &search_dir, &site_key, || {
-                crate::search::write_index(&prepared.index, sink, memo, &renderer.global_key())
+                crate::search::write_index(
+                    &prepared.index,
+                    sink,
+                    memo,
+                    &renderer.global_key(),
+                    stored,
+                )
             })
         })
     };
@@ -383,6 +391,7 @@ pub fn build_with_cache(
         Some(_) => None,
         None => read_disk_cache(&options.root),
     };
+    let with_disk = from_disk.is_some();
     let (articles, memo, mut output_state) = match (cache, from_disk.as_mut()) {
         (Some(cache), _) => (
             Some(&mut cache.articles),
@@ -395,8 +404,13 @@ pub fn build_with_cache(
     let start = Instant::now();
     let output = options.output();
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
-    let mut prepared =
-        prepare_with_cache(&options.root, options.base_url.as_deref(), articles, memo)?;
+    // The search index's analyses are read beside preparing (a build with
+    // a cache of this process has them in its memo).
+    let (prepared, stored) = rayon::join(
+        || prepare_with_cache(&options.root, options.base_url.as_deref(), articles, memo),
+        || with_disk.then(|| cache::read_search(&options.root)),
+    );
+    let mut prepared = prepared?;
     let last_state = output_state.as_deref_mut().and_then(Option::take);
     let staging = Staging::begin_after(&output, last_state).map_err(|e| {
         vec![
@@ -414,7 +428,7 @@ pub fn build_with_cache(
     // beside the rendering. It only ever saves work: a build that cannot
     // write it is still whole.
     let (rendered, _) = rayon::join(
-        || render_into(&prepared, &staging, true, memo),
+        || render_into(&prepared, &staging, true, memo, stored.as_ref()),
         || {
             from_disk
                 .as_ref()
@@ -437,6 +451,10 @@ pub fn build_with_cache(
     })?;
     if let Some(kept) = output_state {
         *kept = Some(new_state);
+    }
+    if let Some(stored) = &stored {
+        // Like the article cache, it only saves work: a failure is no error.
+        let _ = cache::write_search(&options.root, stored);
     }
     memo.sweep();
     prepared.timings.write = t.elapsed();
@@ -482,7 +500,7 @@ pub fn build_in_memory(
     )?;
     // Dropped on failure: the site served is left as it was.
     let staging = site.begin();
-    let rendered = render_into(&prepared, &staging, true, memo).map_err(|mut errors| {
+    let rendered = render_into(&prepared, &staging, true, memo, None).map_err(|mut errors| {
         errors.extend(prepared.diagnostics.clone());
         errors
     })?;
@@ -499,7 +517,7 @@ pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
     let prepared = prepare(root, None)?;
     let rendered =
-        render_into(&prepared, &Discard, false, &Memo::off()).map_err(|mut errors| {
+        render_into(&prepared, &Discard, false, &Memo::off(), None).map_err(|mut errors| {
             errors.extend(prepared.diagnostics.clone());
             errors
         })?;

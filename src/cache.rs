@@ -201,6 +201,154 @@ fn write_shard(
     }
 }
 
+// ---- the search index's analyses ------------------------------------------------
+
+/// `.dossier-cache/search/`: the vocabulary (`vocabulary.bin`) and a file
+/// a run of documents (`RUN.bin`, named by the run's key), each a header
+/// line (program, and the vocabulary's tag as the settings) and the bytes
+/// [`crate::search::Stored`] makes of them.
+fn search_dir(root: &Path) -> PathBuf {
+    root.join(CACHE_DIR).join("search")
+}
+
+const VOCABULARY_FILE: &str = "vocabulary.bin";
+
+/// A header line and the rest of a file, if the header is `want`'s.
+fn read_headed(path: &Path, mut want: impl FnMut(&Header) -> bool) -> Option<Vec<u8>> {
+    let mut bytes = fs::read(path).ok()?;
+    let end = bytes.iter().position(|&b| b == b'\n')?;
+    let header: Header = serde_json::from_slice(&bytes[..end]).ok()?;
+    want(&header).then(|| bytes.split_off(end + 1))
+}
+
+/// The analyses the last build kept; a fresh vocabulary when there are none
+/// this program can use.
+pub fn read_search(root: &Path) -> crate::search::Stored {
+    let dir = search_dir(root);
+    let program = memo::program();
+    let ours = |h: &Header| h.format == FORMAT && h.program == program;
+    let mut tag = String::new();
+    let Some(vocabulary) = read_headed(&dir.join(VOCABULARY_FILE), |h| {
+        tag = h.settings.clone();
+        ours(h)
+    }) else {
+        return writing_runs(crate::search::Stored::fresh(), &dir);
+    };
+    let runs: Vec<(memo::Key, PathBuf)> = fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| Some((run_key(entry.file_name().to_str()?)?, entry.path())))
+        .collect();
+    let runs: Vec<(memo::Key, Vec<u8>)> = runs
+        .into_par_iter()
+        .filter_map(|(key, path)| {
+            let bytes = read_headed(&path, |h| ours(h) && h.settings == tag)?;
+            Some((key, bytes))
+        })
+        .collect();
+    let stored = crate::search::Stored::read(&tag, &vocabulary, runs);
+    writing_runs(stored.unwrap_or_else(crate::search::Stored::fresh), &dir)
+}
+
+/// `stored`, writing the runs it is handed into `dir` (a run that cannot be
+/// written is analysed again by the next build).
+fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search::Stored {
+    let (dir, header) = (dir.to_path_buf(), search_header(&stored.tag));
+    let write = move |key: &memo::Key, bytes: &[u8]| {
+        let _ = fs::create_dir_all(&dir)
+            .and_then(|()| write_headed(&dir, &format!("{}.bin", hex(key)), &header, bytes));
+    };
+    stored.keep_runs_with(Box::new(write));
+    stored
+}
+
+fn search_header(tag: &str) -> Header {
+    Header {
+        format: FORMAT,
+        program: memo::program(),
+        settings: tag.to_string(),
+    }
+}
+
+fn hex(key: &memo::Key) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `header`'s line and `bytes` into `dir/name`, through a new file
+/// renamed over the old one (a killed build leaves either).
+fn write_headed(dir: &Path, name: &str, header: &Header, bytes: &[u8]) -> io::Result<()> {
+    let path = dir.join(name);
+    let temp = dir.join(format!("{name}.{}.new", std::process::id()));
+    let written = (|| {
+        let mut out = io::BufWriter::new(fs::File::create(&temp)?);
+        serde_json::to_writer(&mut out, header)?;
+        out.write_all(b"\n")?;
+        out.write_all(bytes)?;
+        out.flush()
+    })();
+    match written {
+        Ok(()) => fs::rename(&temp, &path),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// The run key a file `HEX.bin` is named by.
+fn run_key(name: &str) -> Option<memo::Key> {
+    let hex = name.strip_suffix(".bin")?;
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
+}
+
+/// After a build that made its search index: writes the vocabulary if it
+/// grew (the new runs' files are written as they are made: one naming ids
+/// the vocabulary on disk lacks is not read), and removes the runs the
+/// build no longer has.
+pub fn write_search(root: &Path, stored: &crate::search::Stored) -> io::Result<()> {
+    let dir = search_dir(root);
+    let Some(kept) = stored.kept() else {
+        return Ok(()); // the index was not made again: what is there holds
+    };
+    let Some(kept) = kept else {
+        // Too many words no document has: the next build starts afresh.
+        return match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    };
+    fs::create_dir_all(&dir)?;
+    if let Some(vocabulary) = &kept.vocabulary {
+        write_headed(
+            &dir,
+            VOCABULARY_FILE,
+            &search_header(&stored.tag),
+            vocabulary,
+        )?;
+    }
+    let runs: HashSet<&memo::Key> = kept.runs.iter().collect();
+    let ours = format!(".{}.new", std::process::id());
+    for entry in fs::read_dir(&dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let gone = match run_key(&name) {
+            Some(key) => !runs.contains(&key),
+            None => name.ends_with(".new") && !name.ends_with(&ours),
+        };
+        if gone {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
 /// [`Line`], borrowed: what is written.
 #[derive(Serialize)]
 struct LineRef<'a> {

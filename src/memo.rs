@@ -87,8 +87,18 @@ impl Memo {
         key: Key,
         make: impl FnOnce() -> T,
     ) -> Arc<T> {
+        self.get_or_shared(kind, key, || Arc::new(make()))
+    }
+
+    /// As [`Memo::get_or`], for a `make` that hands out a result it shares.
+    pub fn get_or_shared<T: Any + Send + Sync>(
+        &self,
+        kind: &'static str,
+        key: Key,
+        make: impl FnOnce() -> Arc<T>,
+    ) -> Arc<T> {
         if !self.on {
-            return Arc::new(make());
+            return make();
         }
         if let Some(entry) = self.lock().get_mut(&(kind, key))
             && let Ok(value) = entry.value.clone().downcast::<T>()
@@ -96,7 +106,7 @@ impl Memo {
             entry.used = true;
             return value;
         }
-        let value = Arc::new(make());
+        let value = make();
         self.lock().insert(
             (kind, key),
             Entry {

@@ -55,12 +55,12 @@
 //! depends on which thread met a word first.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use rust_stemmers::{Algorithm, Stemmer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -717,6 +717,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// One document's postings.
+#[derive(Serialize, Deserialize)]
 struct Analysis {
     /// Words written in the document (hidden ones not counted).
     length: u32,
@@ -934,11 +935,14 @@ struct Meta<'a> {
 /// `search-index/`. Returns the number of files written.
 /// `salt` names the program and templates: with a block's documents, it
 /// is the key a fragment file is kept under from one build to the next.
+/// `stored`: the analyses the last `dossier build` kept (see [`Stored`]),
+/// which this build's are then kept in.
 pub fn write_index(
     index: &SiteIndex,
     sink: &dyn Sink,
     memo: &Memo,
     salt: &[u8],
+    stored: Option<&Stored>,
 ) -> Result<usize, Vec<Diagnostic>> {
     let put = |path: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
         let path = format!("{BUNDLE_DIR}/{path}");
@@ -950,7 +954,10 @@ pub fn write_index(
     let documents = Documents { index };
     let keys = documents.keys();
     let (blocks, block_sizes) = documents.blocks(memo, &keys);
-    let vocabulary = memo.get_or("search-vocabulary", memo::key(&[]), Vocabulary::new);
+    let vocabulary = match stored {
+        Some(stored) => stored.vocabulary.clone(),
+        None => memo.get_or("search-vocabulary", memo::key(&[]), Vocabulary::new),
+    };
     let context = BlockContext {
         documents: &documents,
         vocabulary: &vocabulary,
@@ -958,8 +965,9 @@ pub fn write_index(
         memo,
         keys: &keys,
         salt,
+        stored,
     };
-    let merged = analyse_all(&context, &blocks)?;
+    let (merged, kept_runs) = analyse_all(&context, &blocks)?;
 
     // The vocabulary and the postings, sorted, cut into shards by prefix.
     let Merged {
@@ -969,6 +977,15 @@ pub fn write_index(
         pairs,
     } = merged;
     let stems = lock(&vocabulary.stems);
+    if let Some(stored) = stored {
+        // Ids of words no document has any more are never given back:
+        // past twice what is used, the next build starts a vocabulary afresh.
+        let used = pairs.iter().filter(|used| **used).count();
+        *lock(&stored.made) = Some(Made {
+            runs: kept_runs,
+            stale: stems.pair_list.len() > 2 * used + 4096,
+        });
+    }
     let mut words: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (pair, _) in pairs.iter().enumerate().filter(|(_, used)| **used) {
         let (word, stem) = &stems.pair_list[pair];
@@ -1048,7 +1065,7 @@ fn unserializable(e: impl std::fmt::Display) -> Diagnostic {
 fn analyse_all<'a>(
     context: &BlockContext<'a, '_>,
     blocks: &[Block],
-) -> Result<Merged<'a>, Vec<Diagnostic>> {
+) -> Result<(Merged<'a>, Vec<KeptRun>), Vec<Diagnostic>> {
     let mut chunks: Vec<&[Block]> = Vec::new();
     let mut rest = blocks;
     while !rest.is_empty() {
@@ -1065,10 +1082,20 @@ fn analyse_all<'a>(
         rest = &rest[take..];
     }
     if context.memo.is_on() {
-        return analyse_in_runs(context, blocks);
+        // The memo keeps what serve reuses; nothing is kept on disk.
+        return Ok((analyse_in_runs(context, blocks)?, Vec::new()));
     }
     let mut merged = Merged::default();
+    let mut keeper = context
+        .stored
+        .map(|stored| Keeper::new(context.keys, stored));
     let mut pending: Option<Vec<Analysed>> = None;
+    let mut take = |analysed: Vec<Analysed<'a>>, merged: &mut Merged<'a>| {
+        if let Some(keeper) = &mut keeper {
+            keeper.take(&analysed, context.keys);
+        }
+        merged.add(analysed)
+    };
     for chunk in chunks {
         let (analysed, done) = rayon::join(
             || {
@@ -1077,15 +1104,222 @@ fn analyse_all<'a>(
                     .map(|block| write_block(context, block))
                     .collect()
             },
-            || pending.take().map_or(Ok(()), |a| merged.add(a)),
+            || pending.take().map_or(Ok(()), |a| take(a, &mut merged)),
         );
         done?;
         pending = Some(analysed);
     }
     if let Some(analysed) = pending {
-        merged.add(analysed)?;
+        take(analysed, &mut merged)?;
     }
-    Ok(merged)
+    Ok((merged, keeper.map(|k| k.kept).unwrap_or_default()))
+}
+
+// ---- analyses kept between builds ------------------------------------------------
+
+/// The analyses one `dossier build` keeps on disk for the next (the files
+/// are [`crate::cache`]'s), a file a run of documents (see [`runs`]), so a
+/// new article makes one file anew. They name stems and words by their ids
+/// in one vocabulary, kept beside them: it only grows, so an id once given
+/// keeps its meaning, and files carry its tag, so analyses are never read
+/// with another vocabulary's ids. Nothing written depends on the ids.
+pub struct Stored {
+    /// Names the vocabulary.
+    pub tag: String,
+    vocabulary: Arc<Vocabulary>,
+    /// (stems, pairs) the vocabulary had when read.
+    read: (usize, usize),
+    /// Analyses read, by document key.
+    found: HashMap<memo::Key, Arc<Analysis>, Fx>,
+    /// The runs whose file was read.
+    runs_found: HashSet<memo::Key>,
+    /// Writes a run's file: as soon as the run is analysed, so that the
+    /// build does not hold every analysis until its end.
+    write_run: RunWriter,
+    /// Documents this build analysed: not found, or found unreadable.
+    analysed: std::sync::atomic::AtomicUsize,
+    made: Mutex<Option<Made>>,
+}
+
+/// What a build that made the index leaves to keep.
+struct Made {
+    runs: Vec<KeptRun>,
+    /// The vocabulary holds too many words no document has.
+    stale: bool,
+}
+
+/// A run's key.
+type KeptRun = memo::Key;
+
+/// Keeps a run's analyses: its key, and its bytes.
+pub type RunWriter = Box<dyn Fn(&memo::Key, &[u8]) + Send + Sync>;
+
+/// The vocabulary as kept: stem names by id, (folded word, stem id) pairs by id.
+type StoredVocabulary = (Vec<Box<str>>, Vec<(Box<str>, u32)>);
+
+/// What [`Stored::kept`] hands the cache to write.
+pub struct ToKeep {
+    /// The vocabulary, when it is not the one read.
+    pub vocabulary: Option<Vec<u8>>,
+    /// Every run of the build (the new ones' files are written).
+    pub runs: Vec<memo::Key>,
+}
+
+impl Stored {
+    /// Nothing kept yet: a new vocabulary, under a tag no other has.
+    pub fn fresh() -> Stored {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let seed = format!("{now:?} {}", std::process::id());
+        Stored {
+            tag: blake3::hash(seed.as_bytes()).to_hex()[..16].to_string(),
+            vocabulary: Arc::new(Vocabulary::new()),
+            read: (0, 0),
+            found: HashMap::default(),
+            runs_found: HashSet::new(),
+            write_run: Box::new(|_, _| {}),
+            analysed: Default::default(),
+            made: Mutex::new(None),
+        }
+    }
+
+    /// What a build kept under `tag`: its vocabulary's bytes and its runs'
+    /// files. None when the vocabulary cannot be read; a run whose file
+    /// cannot be read, or names ids the vocabulary has not (a build killed
+    /// between writing the two), is left out.
+    pub fn read(tag: &str, vocabulary: &[u8], runs: Vec<(memo::Key, Vec<u8>)>) -> Option<Stored> {
+        let (names, pair_list): StoredVocabulary = postcard::from_bytes(vocabulary).ok()?;
+        if pair_list
+            .iter()
+            .any(|(_, stem)| *stem as usize >= names.len())
+        {
+            return None;
+        }
+        let read = (names.len(), pair_list.len());
+        let valid = |a: &Analysis| {
+            a.pairs.iter().all(|&p| (p as usize) < read.1)
+                && a.stems.iter().all(|&(stem, from, to)| {
+                    (stem as usize) < read.0 && a.text.get(from as usize..to as usize).is_some()
+                })
+        };
+        let decoded: Vec<(memo::Key, Vec<(memo::Key, Analysis)>)> = runs
+            .into_par_iter()
+            .filter_map(|(run, bytes)| {
+                let analyses: Vec<(memo::Key, Analysis)> = postcard::from_bytes(&bytes).ok()?;
+                analyses
+                    .iter()
+                    .all(|(_, a)| valid(a))
+                    .then_some((run, analyses))
+            })
+            .collect();
+        let mut stems = Stems::default();
+        for (id, name) in (0u32..).zip(&names) {
+            stems.ids.insert(name.clone(), id);
+        }
+        for (id, pair) in (0u32..).zip(&pair_list) {
+            stems.pairs.insert(pair.clone(), id);
+        }
+        (stems.names, stems.pair_list) = (names, pair_list);
+        let vocabulary = Vocabulary {
+            stems: Mutex::new(stems),
+            ..Vocabulary::new()
+        };
+        let mut found = HashMap::default();
+        let mut runs_found = HashSet::new();
+        for (run, analyses) in decoded {
+            runs_found.insert(run);
+            found.extend(analyses.into_iter().map(|(key, a)| (key, Arc::new(a))));
+        }
+        Some(Stored {
+            tag: tag.to_string(),
+            vocabulary: Arc::new(vocabulary),
+            read,
+            found,
+            runs_found,
+            write_run: Box::new(|_, _| {}),
+            analysed: Default::default(),
+            made: Mutex::new(None),
+        })
+    }
+
+    /// How many documents this build analysed (the others' analyses were
+    /// read).
+    pub fn analysed(&self) -> usize {
+        self.analysed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How the runs this build analyses anew are kept: `write` gets a
+    /// run's key and bytes.
+    pub fn keep_runs_with(&mut self, write: RunWriter) {
+        self.write_run = write;
+    }
+
+    /// What to keep after a build that made the index: None when it did
+    /// not (nothing changed), `Some(None)` when the vocabulary is to be
+    /// started afresh.
+    pub fn kept(&self) -> Option<Option<ToKeep>> {
+        let made = lock(&self.made).take()?;
+        if made.stale {
+            return Some(None);
+        }
+        let stems = lock(&self.vocabulary.stems);
+        let grown = (stems.names.len(), stems.pair_list.len()) != self.read || self.read == (0, 0);
+        let vocabulary = grown
+            .then(|| postcard::to_stdvec(&(&stems.names, &stems.pair_list)).unwrap_or_default());
+        Some(Some(ToKeep {
+            vocabulary,
+            runs: made.runs,
+        }))
+    }
+}
+
+/// Follows the documents analysed, in order, and encodes each run's
+/// analyses once the run is whole, unless its file was read.
+struct Keeper<'s> {
+    stored: &'s Stored,
+    runs: Vec<std::ops::Range<usize>>,
+    next: usize,
+    pending: Vec<(memo::Key, Arc<Analysis>)>,
+    kept: Vec<KeptRun>,
+}
+
+impl<'s> Keeper<'s> {
+    fn new(keys: &[memo::Key], stored: &'s Stored) -> Keeper<'s> {
+        Keeper {
+            stored,
+            runs: runs(keys),
+            next: 0,
+            pending: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, analysed: &[Analysed], keys: &[memo::Key]) {
+        for (start, docs) in analysed.iter().flatten() {
+            for (n, (analysis, _)) in (*start..).zip(docs) {
+                self.pending.push((keys[n], analysis.clone()));
+                let Some(run) = self.runs.get(self.next) else {
+                    continue;
+                };
+                if n + 1 < run.end {
+                    continue;
+                }
+                let parts: Vec<&[u8]> = keys[run.clone()].iter().map(|k| &k[..]).collect();
+                let key = memo::key(&parts);
+                if !self.stored.runs_found.contains(&key) {
+                    let analyses: Vec<(&memo::Key, &Analysis)> =
+                        self.pending.iter().map(|(k, a)| (k, &**a)).collect();
+                    if let Ok(bytes) = postcard::to_stdvec(&analyses) {
+                        (self.stored.write_run)(&key, &bytes);
+                    }
+                }
+                self.kept.push(key);
+                self.pending.clear();
+                self.next += 1;
+            }
+        }
+    }
 }
 
 /// Documents a run holds on average (see [`Run`]).
@@ -1218,6 +1452,7 @@ struct BlockContext<'a, 's> {
     /// By document: see [`Documents::keys`].
     keys: &'s [memo::Key],
     salt: &'s [u8],
+    stored: Option<&'s Stored>,
 }
 
 /// The analyses of a block's documents (from the first on), and their languages.
@@ -1235,6 +1470,7 @@ fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a
         memo,
         keys,
         salt,
+        stored,
     } = context;
     let made: Vec<std::cell::OnceCell<Document>> =
         block.docs.clone().map(|_| Default::default()).collect();
@@ -1243,7 +1479,19 @@ fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a
         .docs
         .clone()
         .enumerate()
-        .map(|(i, n)| memo.get_or("search-analysis", keys[n], || analyse(doc(i), vocabulary)))
+        .map(|(i, n)| {
+            memo.get_or_shared("search-analysis", keys[n], || {
+                if let Some(stored) = stored {
+                    if let Some(found) = stored.found.get(&keys[n]) {
+                        return found.clone();
+                    }
+                    stored
+                        .analysed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Arc::new(analyse(doc(i), vocabulary))
+            })
+        })
         .collect();
 
     let path = format!(
@@ -1809,7 +2057,7 @@ mod tests {
 
     fn files(index: &SiteIndex) -> BTreeMap<String, Vec<u8>> {
         let memory = Memory::default();
-        let n = write_index(index, &memory, &Memo::off(), b"test").expect("index");
+        let n = write_index(index, &memory, &Memo::off(), b"test", None).expect("index");
         let files = memory.0.into_inner().unwrap();
         assert_eq!(n, files.len());
         files
@@ -2005,7 +2253,7 @@ mod tests {
 
     fn files_with(index: &SiteIndex, memo: &Memo) -> BTreeMap<String, Vec<u8>> {
         let memory = Memory::default();
-        write_index(index, &memory, memo, b"test").expect("index");
+        write_index(index, &memory, memo, b"test", None).expect("index");
         memo.sweep();
         memory.0.into_inner().unwrap()
     }
@@ -2032,6 +2280,106 @@ mod tests {
             let after = many(ids().chain([added]));
             assert_eq!(files_with(&after, &memo), files(&after), "{added} added");
         }
+    }
+
+    /// Runs kept by a `Stored` (its files' bytes, by run key).
+    type Disk = Arc<Mutex<BTreeMap<memo::Key, Vec<u8>>>>;
+
+    /// The index of `index` made with what `disk` kept (as a build reads
+    /// it from `.dossier-cache/search/`), and what it keeps in turn.
+    fn files_kept(
+        index: &SiteIndex,
+        disk: &Disk,
+        vocabulary: &mut Option<(String, Vec<u8>)>,
+    ) -> (BTreeMap<String, Vec<u8>>, usize, usize) {
+        let runs: Vec<(memo::Key, Vec<u8>)> =
+            lock(disk).iter().map(|(k, b)| (*k, b.clone())).collect();
+        let mut stored = match vocabulary.as_ref() {
+            Some((tag, bytes)) => Stored::read(tag, bytes, runs).expect("readable"),
+            None => Stored::fresh(),
+        };
+        let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (into, count) = (disk.clone(), written.clone());
+        stored.keep_runs_with(Box::new(move |key, bytes| {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            lock(&into).insert(*key, bytes.to_vec());
+        }));
+        let memory = Memory::default();
+        write_index(index, &memory, &Memo::off(), b"test", Some(&stored)).expect("index");
+        let kept = stored.kept().expect("made").expect("not stale");
+        if let Some(bytes) = kept.vocabulary {
+            *vocabulary = Some((stored.tag.clone(), bytes));
+        }
+        lock(disk).retain(|key, _| kept.runs.contains(key));
+        let written = written.load(std::sync::atomic::Ordering::Relaxed);
+        (memory.0.into_inner().unwrap(), written, stored.analysed())
+    }
+
+    /// `dossier build` takes the analyses of unchanged documents from the
+    /// last build's files: the index is the one made afresh, and only the
+    /// run holding a new document is analysed and written again.
+    #[test]
+    fn analyses_kept_on_disk_make_the_index_made_afresh() {
+        let disk: Disk = Arc::default();
+        let mut vocabulary = None;
+        let ids = || (0..3000).map(|i| i * 10);
+        let before = many(ids());
+        let run_count = |index: &SiteIndex| runs(&Documents { index }.keys()).len();
+        assert!(run_count(&before) >= 3, "several runs");
+        let (first, written, analysed) = files_kept(&before, &disk, &mut vocabulary);
+        assert_eq!(first, files(&before));
+        assert_eq!(written, run_count(&before), "every run written once");
+        assert_eq!(analysed, 3000 + before.entities.len());
+        let (again, written, analysed) = files_kept(&before, &disk, &mut vocabulary);
+        assert_eq!(
+            (again, written, analysed),
+            (first, 0, 0),
+            "nothing analysed again"
+        );
+        for added in [15_005, 3] {
+            let after = many(ids().chain([added]));
+            let (made, written, analysed) = files_kept(&after, &disk, &mut vocabulary);
+            assert_eq!(made, files(&after), "{added} added");
+            assert!(
+                (1..=2).contains(&written),
+                "{added} added: {written} runs written"
+            );
+            assert_eq!(analysed, 1, "{added} added");
+        }
+        // The runs no document is in any more are gone.
+        assert_eq!(
+            lock(&disk).len(),
+            run_count(&many(ids().chain([15_005, 3])))
+        );
+    }
+
+    /// A run naming ids its vocabulary lacks (a build killed after writing
+    /// a run, before the vocabulary) is not used: its documents are
+    /// analysed again, and the index is the same.
+    #[test]
+    fn a_run_naming_ids_the_vocabulary_lacks_is_analysed_again() {
+        let disk: Disk = Arc::default();
+        let mut vocabulary = None;
+        let index = many((0..2000).map(|i| i * 10));
+        let (first, _, _) = files_kept(&index, &disk, &mut vocabulary);
+        // The vocabulary as a build that met fewer words left it.
+        let (tag, bytes) = vocabulary.clone().unwrap();
+        let (names, pairs): StoredVocabulary = postcard::from_bytes(&bytes).unwrap();
+        let keep = names.len() / 2;
+        let pairs: Vec<_> = pairs
+            .into_iter()
+            .filter(|(_, s)| (*s as usize) < keep)
+            .collect();
+        let fewer = postcard::to_stdvec(&(&names[..keep], &pairs)).unwrap();
+        let runs: Vec<_> = lock(&disk).iter().map(|(k, b)| (*k, b.clone())).collect();
+        let stored = Stored::read(&tag, &fewer, runs.clone()).unwrap();
+        assert!(stored.found.len() < index.records.len() + index.events.len());
+        let mut cut = Some((tag.clone(), fewer));
+        let (made, written, analysed) = files_kept(&index, &disk, &mut cut);
+        assert_eq!(made, first);
+        assert!(written > 0 && analysed > 0);
+        // Damaged bytes read as nothing at all.
+        assert!(Stored::read(&tag, b"\xff\xff", runs).is_none());
     }
 
     #[test]

@@ -402,6 +402,84 @@ fn build_reuses_the_records_it_left_on_disk() {
     assert_eq!(cached_lines(&d).len(), 4);
 }
 
+/// The files of `.dossier-cache/search/`, by name.
+fn search_cache(d: &Dossier) -> std::collections::BTreeMap<String, Vec<u8>> {
+    site_files(&d.path(".dossier-cache/search"))
+}
+
+/// `dossier build` keeps the search index's analyses beside the records
+/// (the vocabulary and a file a run of documents), and an index made from
+/// them, damaged ones or none is the index a clean build makes.
+#[test]
+fn build_keeps_the_search_analyses_on_disk() {
+    let d = Dossier::example();
+    let live = d.out("live");
+    d.build(&live, &[]).assert_ok();
+    let kept = search_cache(&d);
+    assert!(kept.contains_key("vocabulary.bin"), "{:?}", kept.keys());
+    let runs: Vec<&String> = kept
+        .keys()
+        .filter(|n| n.len() == 36 && n.ends_with(".bin"))
+        .collect();
+    assert!(!runs.is_empty(), "{:?}", kept.keys());
+    for bytes in kept.values() {
+        assert!(bytes.starts_with(b"{\"format\":1,"), "a header first");
+    }
+
+    // Unchanged: the files stay as they are.
+    d.write(
+        "content/articles/000_8efa8f5a46d18ba7.toml",
+        d.read("content/articles/000_8efa8f5a46d18ba7.toml") + "\n",
+    );
+    assert_same_as_clean_keeping_cache(&d, &live, "unchanged");
+
+    // A new article with words no other has: the vocabulary grows.
+    d.write("content/articles/900_new.txt", "Zyxwvutsrq quarterdeck\n\nDate: 2023-05-02\n\nA quarterdeck of zyxwvutsrq words nobody wrote.\n");
+    assert_same_as_clean_keeping_cache(&d, &live, "added");
+    let grown = search_cache(&d);
+    assert!(grown["vocabulary.bin"].len() > kept["vocabulary.bin"].len());
+
+    // Damaged files are not used, and are written anew.
+    for (name, _) in grown.iter().filter(|(n, _)| n.ends_with(".bin")) {
+        std::fs::write(
+            d.path(&format!(".dossier-cache/search/{name}")),
+            "{\"format\":1}\nnot postcard",
+        )
+        .unwrap();
+    }
+    std::fs::write(d.path(".dossier-cache/search/00.bin.1.new"), "half a file").unwrap();
+    d.write(
+        "content/articles/900_new.txt",
+        d.read("content/articles/900_new.txt") + "\nOne more line.\n",
+    );
+    assert_same_as_clean_keeping_cache(&d, &live, "damaged");
+    let rewritten = search_cache(&d);
+    assert!(!rewritten.contains_key("00.bin.1.new"), "a leftover stayed");
+    assert!(rewritten.values().all(|b| b.starts_with(b"{\"format\":1,")));
+
+    // A removed article's run goes with it; the index is a clean build's.
+    std::fs::remove_file(d.path("content/articles/900_new.txt")).unwrap();
+    assert_same_as_clean_keeping_cache(&d, &live, "removed");
+}
+
+/// As [`assert_same_as_clean`], the clean build into a copy of the dossier
+/// without any cache, so that `d`'s stays for the next step.
+fn assert_same_as_clean_keeping_cache(d: &Dossier, live: &std::path::Path, step: &str) {
+    d.build(live, &[]).assert_ok();
+    let copy = Dossier::empty();
+    for dir in ["content", "templates", "static"] {
+        if d.path(dir).exists() {
+            copy_dir(&d.path(dir), &copy.path(dir));
+        }
+    }
+    if d.path("dossier.toml").exists() {
+        std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
+    }
+    let clean = copy.out(&format!("clean-{step}"));
+    copy.build(&clean, &[]).assert_ok();
+    assert_same_files(live, &clean, step);
+}
+
 /// The preview server's memo at a size where the search index has many
 /// fragment files and merges its postings in several chunks (over 512
 /// documents): each step's rebuild equals a clean build.
