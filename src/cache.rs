@@ -205,8 +205,8 @@ fn write_shard(
 
 /// `.dossier-cache/search/`: the vocabulary (`vocabulary.bin`) and a file
 /// a run of documents (`RUN.bin`, named by the run's key), each a header
-/// line (program, and the vocabulary's tag as the settings) and the bytes
-/// [`crate::search::Stored`] makes of them.
+/// line (the program; for a run, the generation that wrote it as the
+/// settings) and the bytes [`crate::search::Stored`] makes of them.
 fn search_dir(root: &Path) -> PathBuf {
     root.join(CACHE_DIR).join("search")
 }
@@ -227,11 +227,7 @@ pub fn read_search(root: &Path) -> crate::search::Stored {
     let dir = search_dir(root);
     let program = memo::program();
     let ours = |h: &Header| h.format == FORMAT && h.program == program;
-    let mut tag = String::new();
-    let Some(vocabulary) = read_headed(&dir.join(VOCABULARY_FILE), |h| {
-        tag = h.settings.clone();
-        ours(h)
-    }) else {
+    let Some(vocabulary) = read_headed(&dir.join(VOCABULARY_FILE), ours) else {
         return writing_runs(crate::search::Stored::fresh(), &dir);
     };
     let runs: Vec<(memo::Key, PathBuf)> = fs::read_dir(&dir)
@@ -240,21 +236,25 @@ pub fn read_search(root: &Path) -> crate::search::Stored {
         .flatten()
         .filter_map(|entry| Some((run_key(entry.file_name().to_str()?)?, entry.path())))
         .collect();
-    let runs: Vec<(memo::Key, Vec<u8>)> = runs
+    let runs: Vec<(memo::Key, String, Vec<u8>)> = runs
         .into_par_iter()
         .filter_map(|(key, path)| {
-            let bytes = read_headed(&path, |h| ours(h) && h.settings == tag)?;
-            Some((key, bytes))
+            let mut generation = String::new();
+            let bytes = read_headed(&path, |h| {
+                generation = h.settings.clone();
+                ours(h)
+            })?;
+            Some((key, generation, bytes))
         })
         .collect();
-    let stored = crate::search::Stored::read(&tag, &vocabulary, runs);
+    let stored = crate::search::Stored::read(&vocabulary, runs);
     writing_runs(stored.unwrap_or_else(crate::search::Stored::fresh), &dir)
 }
 
 /// `stored`, writing the runs it is handed into `dir` (a run that cannot be
 /// written is analysed again by the next build).
 fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search::Stored {
-    let (dir, header) = (dir.to_path_buf(), search_header(&stored.tag));
+    let (dir, header) = (dir.to_path_buf(), search_header(&stored.generation));
     let write = move |key: &memo::Key, bytes: &[u8]| {
         let _ = fs::create_dir_all(&dir)
             .and_then(|()| write_headed(&dir, &format!("{}.bin", hex(key)), &header, bytes));
@@ -263,11 +263,11 @@ fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search:
     stored
 }
 
-fn search_header(tag: &str) -> Header {
+fn search_header(generation: &str) -> Header {
     Header {
         format: FORMAT,
         program: memo::program(),
-        settings: tag.to_string(),
+        settings: generation.to_string(),
     }
 }
 
@@ -309,10 +309,10 @@ fn run_key(name: &str) -> Option<memo::Key> {
     Some(key)
 }
 
-/// After a build that made its search index: writes the vocabulary if it
-/// grew (the new runs' files are written as they are made: one naming ids
-/// the vocabulary on disk lacks is not read), and removes the runs the
-/// build no longer has.
+/// After a build that made its search index: writes the vocabulary, which
+/// lists the build's generation from now on (the new runs' files were
+/// written as they were made, under it), and removes the runs the build no
+/// longer has.
 pub fn write_search(root: &Path, stored: &crate::search::Stored) -> io::Result<()> {
     let dir = search_dir(root);
     let Some(kept) = stored.kept() else {
@@ -326,14 +326,7 @@ pub fn write_search(root: &Path, stored: &crate::search::Stored) -> io::Result<(
         };
     };
     fs::create_dir_all(&dir)?;
-    if let Some(vocabulary) = &kept.vocabulary {
-        write_headed(
-            &dir,
-            VOCABULARY_FILE,
-            &search_header(&stored.tag),
-            vocabulary,
-        )?;
-    }
+    write_headed(&dir, VOCABULARY_FILE, &search_header(""), &kept.vocabulary)?;
     let runs: HashSet<&memo::Key> = kept.runs.iter().collect();
     let ours = format!(".{}.new", std::process::id());
     for entry in fs::read_dir(&dir)?.flatten() {

@@ -1120,15 +1120,19 @@ fn analyse_all<'a>(
 /// The analyses one `dossier build` keeps on disk for the next (the files
 /// are [`crate::cache`]'s), a file a run of documents (see [`runs`]), so a
 /// new article makes one file anew. They name stems and words by their ids
-/// in one vocabulary, kept beside them: it only grows, so an id once given
-/// keeps its meaning, and files carry its tag, so analyses are never read
-/// with another vocabulary's ids. Nothing written depends on the ids.
+/// in one vocabulary, kept beside them, which only grows: an id once given
+/// keeps its meaning. Each build that makes the index is a *generation*:
+/// its runs' files name it, and the vocabulary lists the generations that
+/// grew it, so a run is read only with the ids it was made with (not with
+/// those another build running at the same time gave other words, nor
+/// after a build killed before it wrote the vocabulary). Nothing written
+/// depends on the ids.
 pub struct Stored {
-    /// Names the vocabulary.
-    pub tag: String,
+    /// This build's generation: what its runs' files are written under.
+    pub generation: String,
+    /// The generations whose runs this vocabulary can read.
+    history: Vec<String>,
     vocabulary: Arc<Vocabulary>,
-    /// (stems, pairs) the vocabulary had when read.
-    read: (usize, usize),
     /// Analyses read, by document key.
     found: HashMap<memo::Key, Arc<Analysis>, Fx>,
     /// The runs whose file was read.
@@ -1154,28 +1158,25 @@ type KeptRun = memo::Key;
 /// Keeps a run's analyses: its key, and its bytes.
 pub type RunWriter = Box<dyn Fn(&memo::Key, &[u8]) + Send + Sync>;
 
-/// The vocabulary as kept: stem names by id, (folded word, stem id) pairs by id.
-type StoredVocabulary = (Vec<Box<str>>, Vec<(Box<str>, u32)>);
+/// The vocabulary as kept: stem names by id, (folded word, stem id) pairs
+/// by id, and the generations that made it.
+type StoredVocabulary = (Vec<Box<str>>, Vec<(Box<str>, u32)>, Vec<String>);
 
 /// What [`Stored::kept`] hands the cache to write.
 pub struct ToKeep {
-    /// The vocabulary, when it is not the one read.
-    pub vocabulary: Option<Vec<u8>>,
+    /// The vocabulary, this build's generation added.
+    pub vocabulary: Vec<u8>,
     /// Every run of the build (the new ones' files are written).
     pub runs: Vec<memo::Key>,
 }
 
 impl Stored {
-    /// Nothing kept yet: a new vocabulary, under a tag no other has.
+    /// Nothing kept yet: a new vocabulary.
     pub fn fresh() -> Stored {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let seed = format!("{now:?} {}", std::process::id());
         Stored {
-            tag: blake3::hash(seed.as_bytes()).to_hex()[..16].to_string(),
+            generation: new_generation(),
+            history: Vec::new(),
             vocabulary: Arc::new(Vocabulary::new()),
-            read: (0, 0),
             found: HashMap::default(),
             runs_found: HashSet::new(),
             write_run: Box::new(|_, _| {}),
@@ -1184,12 +1185,13 @@ impl Stored {
         }
     }
 
-    /// What a build kept under `tag`: its vocabulary's bytes and its runs'
-    /// files. None when the vocabulary cannot be read; a run whose file
-    /// cannot be read, or names ids the vocabulary has not (a build killed
-    /// between writing the two), is left out.
-    pub fn read(tag: &str, vocabulary: &[u8], runs: Vec<(memo::Key, Vec<u8>)>) -> Option<Stored> {
-        let (names, pair_list): StoredVocabulary = postcard::from_bytes(vocabulary).ok()?;
+    /// What earlier builds kept: the vocabulary's bytes, and each run's key,
+    /// generation and bytes. None when the vocabulary cannot be read; a run
+    /// of a generation the vocabulary does not list, or that cannot be
+    /// read, or names ids the vocabulary has not, is left out.
+    pub fn read(vocabulary: &[u8], runs: Vec<(memo::Key, String, Vec<u8>)>) -> Option<Stored> {
+        let (names, pair_list, history): StoredVocabulary =
+            postcard::from_bytes(vocabulary).ok()?;
         if pair_list
             .iter()
             .any(|(_, stem)| *stem as usize >= names.len())
@@ -1205,7 +1207,8 @@ impl Stored {
         };
         let decoded: Vec<(memo::Key, Vec<(memo::Key, Analysis)>)> = runs
             .into_par_iter()
-            .filter_map(|(run, bytes)| {
+            .filter(|(_, generation, _)| history.contains(generation))
+            .filter_map(|(run, _, bytes)| {
                 let analyses: Vec<(memo::Key, Analysis)> = postcard::from_bytes(&bytes).ok()?;
                 analyses
                     .iter()
@@ -1232,9 +1235,9 @@ impl Stored {
             found.extend(analyses.into_iter().map(|(key, a)| (key, Arc::new(a))));
         }
         Some(Stored {
-            tag: tag.to_string(),
+            generation: new_generation(),
+            history,
             vocabulary: Arc::new(vocabulary),
-            read,
             found,
             runs_found,
             write_run: Box::new(|_, _| {}),
@@ -1264,14 +1267,24 @@ impl Stored {
             return Some(None);
         }
         let stems = lock(&self.vocabulary.stems);
-        let grown = (stems.names.len(), stems.pair_list.len()) != self.read || self.read == (0, 0);
-        let vocabulary = grown
-            .then(|| postcard::to_stdvec(&(&stems.names, &stems.pair_list)).unwrap_or_default());
+        let mut history = self.history.clone();
+        history.push(self.generation.clone());
+        let vocabulary =
+            postcard::to_stdvec(&(&stems.names, &stems.pair_list, &history)).unwrap_or_default();
         Some(Some(ToKeep {
             vocabulary,
             runs: made.runs,
         }))
     }
+}
+
+/// A name no other build's generation has.
+fn new_generation() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = format!("{now:?} {}", std::process::id());
+    blake3::hash(seed.as_bytes()).to_hex()[..16].to_string()
 }
 
 /// Follows the documents analysed, in order, and encodes each run's
@@ -2282,34 +2295,35 @@ mod tests {
         }
     }
 
-    /// Runs kept by a `Stored` (its files' bytes, by run key).
-    type Disk = Arc<Mutex<BTreeMap<memo::Key, Vec<u8>>>>;
+    /// Runs kept by a `Stored` (generation and bytes, by run key).
+    type Disk = Arc<Mutex<BTreeMap<memo::Key, (String, Vec<u8>)>>>;
 
     /// The index of `index` made with what `disk` kept (as a build reads
     /// it from `.dossier-cache/search/`), and what it keeps in turn.
     fn files_kept(
         index: &SiteIndex,
         disk: &Disk,
-        vocabulary: &mut Option<(String, Vec<u8>)>,
+        vocabulary: &mut Option<Vec<u8>>,
     ) -> (BTreeMap<String, Vec<u8>>, usize, usize) {
-        let runs: Vec<(memo::Key, Vec<u8>)> =
-            lock(disk).iter().map(|(k, b)| (*k, b.clone())).collect();
+        let runs = lock(disk)
+            .iter()
+            .map(|(k, (g, b))| (*k, g.clone(), b.clone()))
+            .collect();
         let mut stored = match vocabulary.as_ref() {
-            Some((tag, bytes)) => Stored::read(tag, bytes, runs).expect("readable"),
+            Some(bytes) => Stored::read(bytes, runs).expect("readable"),
             None => Stored::fresh(),
         };
         let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (into, count) = (disk.clone(), written.clone());
+        let generation = stored.generation.clone();
         stored.keep_runs_with(Box::new(move |key, bytes| {
             count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            lock(&into).insert(*key, bytes.to_vec());
+            lock(&into).insert(*key, (generation.clone(), bytes.to_vec()));
         }));
         let memory = Memory::default();
         write_index(index, &memory, &Memo::off(), b"test", Some(&stored)).expect("index");
         let kept = stored.kept().expect("made").expect("not stale");
-        if let Some(bytes) = kept.vocabulary {
-            *vocabulary = Some((stored.tag.clone(), bytes));
-        }
+        *vocabulary = Some(kept.vocabulary);
         lock(disk).retain(|key, _| kept.runs.contains(key));
         let written = written.load(std::sync::atomic::Ordering::Relaxed);
         (memory.0.into_inner().unwrap(), written, stored.analysed())
@@ -2353,33 +2367,59 @@ mod tests {
         );
     }
 
-    /// A run naming ids its vocabulary lacks (a build killed after writing
-    /// a run, before the vocabulary) is not used: its documents are
-    /// analysed again, and the index is the same.
+    /// Two builds at once, each giving the next free id to a word of its
+    /// own: the runs of the one whose vocabulary was overwritten are not
+    /// read with the other's ids, but analysed again; the index is the same.
+    #[test]
+    fn runs_of_an_overwritten_vocabulary_are_analysed_again() {
+        let disk: Disk = Arc::default();
+        let mut first = None;
+        let ids = || (0..2000).map(|i| i * 10);
+        files_kept(&many(ids()), &disk, &mut first);
+        let before = lock(&disk).clone();
+        // A adds one document, B another, both from what the first left;
+        // A's run is on disk beside B's, and B's vocabulary overwrote A's.
+        let (a, b) = (many(ids().chain([15_005])), many(ids().chain([3])));
+        let mut vocabulary = first.clone();
+        files_kept(&a, &disk, &mut vocabulary);
+        let a_runs = lock(&disk).clone();
+        *lock(&disk) = before;
+        let mut vocabulary = first.clone();
+        files_kept(&b, &disk, &mut vocabulary);
+        lock(&disk).extend(a_runs);
+        let (made, _, analysed) = files_kept(&a, &disk, &mut vocabulary);
+        assert_eq!(made, files(&a));
+        // Its other documents are in runs of the first build's generation.
+        assert_eq!(analysed, 1, "the document only A's run held");
+    }
+
+    /// A run naming ids its vocabulary lacks is not used, and damaged bytes
+    /// read as nothing at all.
     #[test]
     fn a_run_naming_ids_the_vocabulary_lacks_is_analysed_again() {
         let disk: Disk = Arc::default();
         let mut vocabulary = None;
         let index = many((0..2000).map(|i| i * 10));
         let (first, _, _) = files_kept(&index, &disk, &mut vocabulary);
-        // The vocabulary as a build that met fewer words left it.
-        let (tag, bytes) = vocabulary.clone().unwrap();
-        let (names, pairs): StoredVocabulary = postcard::from_bytes(&bytes).unwrap();
+        let (names, pairs, history): StoredVocabulary =
+            postcard::from_bytes(&vocabulary.unwrap()).unwrap();
         let keep = names.len() / 2;
         let pairs: Vec<_> = pairs
             .into_iter()
             .filter(|(_, s)| (*s as usize) < keep)
             .collect();
-        let fewer = postcard::to_stdvec(&(&names[..keep], &pairs)).unwrap();
-        let runs: Vec<_> = lock(&disk).iter().map(|(k, b)| (*k, b.clone())).collect();
-        let stored = Stored::read(&tag, &fewer, runs.clone()).unwrap();
+        let fewer = postcard::to_stdvec(&(&names[..keep], &pairs, &history)).unwrap();
+        let runs: Vec<_> = lock(&disk)
+            .iter()
+            .map(|(k, (g, b))| (*k, g.clone(), b.clone()))
+            .collect();
+        let stored = Stored::read(&fewer, runs.clone()).unwrap();
         assert!(stored.found.len() < index.records.len() + index.events.len());
-        let mut cut = Some((tag.clone(), fewer));
+        let mut cut = Some(fewer);
         let (made, written, analysed) = files_kept(&index, &disk, &mut cut);
         assert_eq!(made, first);
         assert!(written > 0 && analysed > 0);
-        // Damaged bytes read as nothing at all.
-        assert!(Stored::read(&tag, b"\xff\xff", runs).is_none());
+        assert!(Stored::read(b"\xff\xff", runs).is_none());
     }
 
     #[test]
