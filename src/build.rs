@@ -157,7 +157,7 @@ pub struct Prepared {
 }
 
 pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diagnostic>> {
-    prepare_with_cache(root, base_url, None, &Memo::off())
+    prepare_with_cache(root, base_url, None, &Memo::off(), None)
 }
 
 /// As [`prepare`]; with a cache, unchanged articles are neither read nor
@@ -167,6 +167,7 @@ pub fn prepare_with_cache(
     base_url: Option<&str>,
     cache: Option<&mut load::ArticleCache>,
     memo: &Memo,
+    locations: Option<&crate::annotate::Locations>,
 ) -> Result<Prepared, Vec<Diagnostic>> {
     let mut config = Config::load(root).map_err(|d| vec![d])?;
     if let Some(base) = base_url {
@@ -224,6 +225,7 @@ pub fn prepare_with_cache(
         entities: normalizer.entity_lexicon(),
         urls: &urls,
         memo,
+        locations,
         settings: settings_key,
     };
     let events = annotator.annotate(&content.events, &diagnostics);
@@ -406,8 +408,12 @@ pub fn build_with_cache(
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
     // The search index's analyses are read beside preparing (a build with
     // a cache of this process has them in its memo).
+    let locations = with_disk.then(|| cache::read_locations(&options.root));
     let (prepared, stored) = rayon::join(
-        || prepare_with_cache(&options.root, options.base_url.as_deref(), articles, memo),
+        || {
+            let base_url = options.base_url.as_deref();
+            prepare_with_cache(&options.root, base_url, articles, memo, locations.as_ref())
+        },
         || with_disk.then(|| cache::read_search(&options.root)),
     );
     let mut prepared = prepared?;
@@ -430,6 +436,9 @@ pub fn build_with_cache(
     let (rendered, _) = rayon::join(
         || render_into(&prepared, &staging, true, memo, stored.as_ref()),
         || {
+            if let Some(locations) = &locations {
+                let _ = cache::write_locations(&options.root, locations);
+            }
             from_disk
                 .as_ref()
                 .map(|(articles, on_disk)| cache::write(&options.root, articles, on_disk))
@@ -497,6 +506,7 @@ pub fn build_in_memory(
         options.base_url.as_deref(),
         Some(&mut cache.articles),
         memo,
+        None,
     )?;
     // Dropped on failure: the site served is left as it was.
     let staging = site.begin();

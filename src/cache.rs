@@ -201,6 +201,44 @@ fn write_shard(
     }
 }
 
+// ---- where quotes stand -------------------------------------------------------
+
+/// `.dossier-cache/quotes.bin`: a header line and, in postcard, where each
+/// quote of the last build stood (see [`crate::annotate::Locations`]).
+fn locations_path(root: &Path) -> PathBuf {
+    root.join(CACHE_DIR).join("quotes.bin")
+}
+
+/// Where the last build found its quotes; nothing when it left no file this
+/// program can read.
+pub fn read_locations(root: &Path) -> crate::annotate::Locations {
+    let program = memo::program();
+    let found = read_headed(&locations_path(root), |h| {
+        h.format == FORMAT && h.program == program
+    })
+    .and_then(|bytes| {
+        postcard::from_bytes::<Vec<(memo::Key, crate::annotate::Located)>>(&bytes).ok()
+    });
+    crate::annotate::Locations {
+        found: found.unwrap_or_default().into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+/// Writes where this build's quotes stand, unless that is what was read.
+pub fn write_locations(root: &Path, locations: &crate::annotate::Locations) -> io::Result<()> {
+    let now = locations.now.lock().unwrap_or_else(|p| p.into_inner());
+    if *now == locations.found {
+        return Ok(());
+    }
+    let mut all: Vec<(&memo::Key, &crate::annotate::Located)> = now.iter().collect();
+    all.sort_by_key(|(key, _)| **key);
+    let bytes = postcard::to_stdvec(&all).map_err(io::Error::other)?;
+    let dir = root.join(CACHE_DIR);
+    fs::create_dir_all(&dir)?;
+    write_headed(&dir, "quotes.bin", &program_header(""), &bytes)
+}
+
 // ---- the search index's analyses ------------------------------------------------
 
 /// `.dossier-cache/search/`: the vocabulary (`vocabulary.bin`) and a file
@@ -254,7 +292,7 @@ pub fn read_search(root: &Path) -> crate::search::Stored {
 /// `stored`, writing the runs it is handed into `dir` (a run that cannot be
 /// written is analysed again by the next build).
 fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search::Stored {
-    let (dir, header) = (dir.to_path_buf(), search_header(&stored.generation));
+    let (dir, header) = (dir.to_path_buf(), program_header(&stored.generation));
     let write = move |key: &memo::Key, bytes: &[u8]| {
         let _ = fs::create_dir_all(&dir)
             .and_then(|()| write_headed(&dir, &format!("{}.bin", hex(key)), &header, bytes));
@@ -263,11 +301,11 @@ fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search:
     stored
 }
 
-fn search_header(generation: &str) -> Header {
+fn program_header(settings: &str) -> Header {
     Header {
         format: FORMAT,
         program: memo::program(),
-        settings: generation.to_string(),
+        settings: settings.to_string(),
     }
 }
 
@@ -326,7 +364,7 @@ pub fn write_search(root: &Path, stored: &crate::search::Stored) -> io::Result<(
         };
     };
     fs::create_dir_all(&dir)?;
-    write_headed(&dir, VOCABULARY_FILE, &search_header(""), &kept.vocabulary)?;
+    write_headed(&dir, VOCABULARY_FILE, &program_header(""), &kept.vocabulary)?;
     let runs: HashSet<&memo::Key> = kept.runs.iter().collect();
     let ours = format!(".{}.new", std::process::id());
     for entry in fs::read_dir(&dir)?.flatten() {

@@ -408,8 +408,9 @@ fn search_cache(d: &Dossier) -> std::collections::BTreeMap<String, Vec<u8>> {
 }
 
 /// `dossier build` keeps the search index's analyses beside the records
-/// (the vocabulary and a file a run of documents), and an index made from
-/// them, damaged ones or none is the index a clean build makes.
+/// (the vocabulary and a file a run of documents), and where its quotes
+/// stand; a site made from them, damaged ones or none is the site a clean
+/// build makes.
 #[test]
 fn build_keeps_the_search_analyses_on_disk() {
     let d = Dossier::example();
@@ -439,15 +440,23 @@ fn build_keeps_the_search_analyses_on_disk() {
     let grown = search_cache(&d);
     assert!(grown["vocabulary.bin"].len() > kept["vocabulary.bin"].len());
 
-    // Damaged files are not used, and are written anew.
-    for (name, _) in grown.iter().filter(|(n, _)| n.ends_with(".bin")) {
+    // Damaged files (their header kept: the program's own) are not used,
+    // and are written anew.
+    let damage = |rel: &str| {
+        let bytes = std::fs::read(d.path(rel)).unwrap();
+        let header = bytes.split(|&b| b == b'\n').next().unwrap().to_vec();
         std::fs::write(
-            d.path(&format!(".dossier-cache/search/{name}")),
-            "{\"format\":1}\nnot postcard",
+            d.path(rel),
+            [header, b"\n\xff\x01 not postcard".to_vec()].concat(),
         )
         .unwrap();
+    };
+    for name in grown.keys().filter(|n| n.ends_with(".bin")) {
+        damage(&format!(".dossier-cache/search/{name}"));
     }
     std::fs::write(d.path(".dossier-cache/search/00.bin.1.new"), "half a file").unwrap();
+    // Where the quotes stood, too.
+    damage(".dossier-cache/quotes.bin");
     d.write(
         "content/articles/900_new.txt",
         d.read("content/articles/900_new.txt") + "\nOne more line.\n",
