@@ -10,6 +10,11 @@
 //! never change what is built (the output is a function of the content).
 //! The program is named down to its binary's size and modification time,
 //! so a cache copied from elsewhere (it is git-ignored) is never trusted.
+//!
+//! Beside the records (`articles/`), the same folder keeps where the quotes
+//! stood (`quotes.bin`) and the search index's analyses (`search/`), each
+//! file a header line and postcard bytes: both are functions of keys the
+//! files hold, checked before use, so they too only save work.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -205,15 +210,13 @@ fn write_shard(
 
 /// `.dossier-cache/quotes.bin`: a header line and, in postcard, where each
 /// quote of the last build stood (see [`crate::annotate::Locations`]).
-fn locations_path(root: &Path) -> PathBuf {
-    root.join(CACHE_DIR).join("quotes.bin")
-}
+const QUOTES_FILE: &str = "quotes.bin";
 
 /// Where the last build found its quotes; nothing when it left no file this
 /// program can read.
 pub fn read_locations(root: &Path) -> crate::annotate::Locations {
     let program = memo::program();
-    let found = read_headed(&locations_path(root), |h| {
+    let found = read_headed(&root.join(CACHE_DIR).join(QUOTES_FILE), |h| {
         h.format == FORMAT && h.program == program
     })
     .and_then(|bytes| {
@@ -236,7 +239,7 @@ pub fn write_locations(root: &Path, locations: &crate::annotate::Locations) -> i
     let bytes = postcard::to_stdvec(&all).map_err(io::Error::other)?;
     let dir = root.join(CACHE_DIR);
     fs::create_dir_all(&dir)?;
-    write_headed(&dir, "quotes.bin", &program_header(""), &bytes)
+    write_headed(&dir, QUOTES_FILE, &program_header(""), &bytes)
 }
 
 // ---- the search index's analyses ------------------------------------------------
