@@ -110,6 +110,16 @@ pub struct BuildCache {
     pub memo: Memo,
     /// The output's state as the last build wrote it.
     pub output_state: Option<write::WrittenState>,
+    /// What the last `dossier build` kept on disk beside its records, for
+    /// this process's first build (the memo keeps the next ones').
+    pub left_on_disk: Option<LeftOnDisk>,
+}
+
+/// The search index's analyses and the quotes' places a build left in
+/// `.dossier-cache/`.
+pub struct LeftOnDisk {
+    search: crate::search::Stored,
+    locations: crate::annotate::Locations,
 }
 
 impl BuildCache {
@@ -117,6 +127,10 @@ impl BuildCache {
     pub fn from_disk(root: &Path) -> BuildCache {
         BuildCache {
             articles: read_disk_cache(root).map(|(a, _)| a).unwrap_or_default(),
+            left_on_disk: Some(LeftOnDisk {
+                search: cache::read_search(root),
+                locations: cache::read_locations(root),
+            }),
             ..BuildCache::default()
         }
         .keeping_event_files()
@@ -143,6 +157,7 @@ impl Default for BuildCache {
             articles: load::ArticleCache::default(),
             memo: Memo::new(),
             output_state: None,
+            left_on_disk: None,
         }
         .keeping_event_files()
     }
@@ -385,9 +400,10 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
 /// process kept.
 pub fn build_with_cache(
     options: &BuildOptions,
-    cache: Option<&mut BuildCache>,
+    mut cache: Option<&mut BuildCache>,
 ) -> Result<BuildReport, Vec<Diagnostic>> {
     let off = Memo::off();
+    let first = cache.as_deref_mut().and_then(|c| c.left_on_disk.take());
     // Without a cache of this process, the one the last build left on disk.
     let mut from_disk = match cache {
         Some(_) => None,
@@ -408,13 +424,19 @@ pub fn build_with_cache(
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
     // The search index's analyses are read beside preparing (a build with
     // a cache of this process has them in its memo).
-    let locations = with_disk.then(|| cache::read_locations(&options.root));
+    let (search, locations) = match first {
+        Some(LeftOnDisk { search, locations }) => (Some(search), Some(locations)),
+        None => (
+            None,
+            with_disk.then(|| cache::read_locations(&options.root)),
+        ),
+    };
     let (prepared, stored) = rayon::join(
         || {
             let base_url = options.base_url.as_deref();
             prepare_with_cache(&options.root, base_url, articles, memo, locations.as_ref())
         },
-        || with_disk.then(|| cache::read_search(&options.root)),
+        || search.or_else(|| with_disk.then(|| cache::read_search(&options.root))),
     );
     let mut prepared = prepared?;
     let last_state = output_state.as_deref_mut().and_then(Option::take);
@@ -436,7 +458,7 @@ pub fn build_with_cache(
     let (rendered, _) = rayon::join(
         || render_into(&prepared, &staging, true, memo, stored.as_ref()),
         || {
-            if let Some(locations) = &locations {
+            if let Some(locations) = locations.as_ref().filter(|_| with_disk) {
                 let _ = cache::write_locations(&options.root, locations);
             }
             from_disk
@@ -461,7 +483,7 @@ pub fn build_with_cache(
     if let Some(kept) = output_state {
         *kept = Some(new_state);
     }
-    if let Some(stored) = &stored {
+    if let Some(stored) = stored.as_ref().filter(|_| with_disk) {
         // Like the article cache, it only saves work: a failure is no error.
         let _ = cache::write_search(&options.root, stored);
     }
@@ -500,17 +522,19 @@ pub fn build_in_memory(
     site: &memory::Site,
 ) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
+    let first = cache.left_on_disk.take();
     let memo = &cache.memo;
     let mut prepared = prepare_with_cache(
         &options.root,
         options.base_url.as_deref(),
         Some(&mut cache.articles),
         memo,
-        None,
+        first.as_ref().map(|f| &f.locations),
     )?;
     // Dropped on failure: the site served is left as it was.
     let staging = site.begin();
-    let rendered = render_into(&prepared, &staging, true, memo, None).map_err(|mut errors| {
+    let stored = first.as_ref().map(|f| &f.search);
+    let rendered = render_into(&prepared, &staging, true, memo, stored).map_err(|mut errors| {
         errors.extend(prepared.diagnostics.clone());
         errors
     })?;

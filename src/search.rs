@@ -954,10 +954,13 @@ pub fn write_index(
     let documents = Documents { index };
     let keys = documents.keys();
     let (blocks, block_sizes) = documents.blocks(memo, &keys);
-    let vocabulary = match stored {
-        Some(stored) => stored.vocabulary.clone(),
-        None => memo.get_or("search-vocabulary", memo::key(&[]), Vocabulary::new),
-    };
+    // A memo's vocabulary is the one its analyses name ids of: the stored
+    // one when its first build had one (serve's), and stored analyses are
+    // used only with the vocabulary they were made with.
+    let vocabulary = memo.get_or_shared("search-vocabulary", memo::key(&[]), || {
+        stored.map_or_else(|| Arc::new(Vocabulary::new()), |s| s.vocabulary.clone())
+    });
+    let stored = stored.filter(|s| Arc::ptr_eq(&s.vocabulary, &vocabulary));
     let context = BlockContext {
         documents: &documents,
         vocabulary: &vocabulary,

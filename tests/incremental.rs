@@ -471,6 +471,58 @@ fn build_keeps_the_search_analyses_on_disk() {
     assert_same_as_clean_keeping_cache(&d, &live, "removed");
 }
 
+/// `serve` starts from what the last `dossier build` left in
+/// `.dossier-cache/` (records, search analyses, quotes' places): its first
+/// build, and those after it from its memo (whose analyses then name the
+/// stored vocabulary's ids), hold what a clean build writes.
+#[test]
+fn the_preview_starts_from_what_build_left_on_disk() {
+    use dossier::build::{BuildCache, build_in_memory};
+
+    let d = Dossier::example();
+    // In this process: the cache names the program that wrote it.
+    let built = options_into(&d, &d.out("built"));
+    dossier::build(&built).expect("build");
+    d.write(
+        "content/articles/before.txt",
+        "Zyxwvutsrq om Lukasjenko, skrevet før serve.\n",
+    );
+    dossier::build(&built).expect("build");
+    let options = options_into(&d, &d.out("never-written"));
+    let site = dossier::memory::Site::new();
+    let mut cache = BuildCache::from_disk(&d.root);
+    assert!(cache.left_on_disk.is_some());
+    let step = |name: &str, cache: &mut BuildCache| {
+        build_in_memory(&options, cache, &site).expect("build in memory");
+        let copy = Dossier::empty();
+        copy_dir(&d.path("content"), &copy.path("content"));
+        std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
+        let clean = copy.out("clean");
+        copy.build(&clean, &[]).assert_ok();
+        let mut expected = site_files(&clean);
+        expected.remove(dossier::write::MARKER);
+        let held = site
+            .files()
+            .into_iter()
+            .map(|(path, bytes)| (path, bytes.to_vec()))
+            .collect();
+        assert_same_contents(&held, &expected, name);
+    };
+    step("first", &mut cache);
+    assert!(cache.left_on_disk.is_none(), "for the first build only");
+    d.write(
+        "content/articles/after.txt",
+        "Quarterdeck og zyxwvutsrq om Iskander, skrevet under serve.\n",
+    );
+    step("added", &mut cache);
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    d.write(
+        event,
+        format!("{}\nMinsk welcomed the pledge.\n", d.read(event)),
+    );
+    step("event", &mut cache);
+}
+
 /// As [`assert_same_as_clean`], the clean build into a copy of the dossier
 /// without any cache, so that `d`'s stays for the next step.
 fn assert_same_as_clean_keeping_cache(d: &Dossier, live: &std::path::Path, step: &str) {
