@@ -147,12 +147,8 @@ pub fn write(root: &Path, cache: &ArticleCache, on_disk: &OnDisk) -> io::Result<
     }
     let dir = root.join(CACHE_DIR).join("articles");
     fs::create_dir_all(&dir)?;
-    // New shards a killed build left (another build's, if one runs now,
-    // only fails to be kept: the cache is never needed).
-    let ours = format!(".{}.new", std::process::id());
     for entry in fs::read_dir(&dir)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".new") && !name.ends_with(&ours) {
+        if is_leftover(&entry.file_name().to_string_lossy()) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -178,11 +174,7 @@ fn write_shard(
     header: &Header,
     entries: &[(&String, &CachedArticle)],
 ) -> io::Result<()> {
-    let temp = path.with_extension(format!("jsonl.{}.new", std::process::id()));
-    let written = (|| {
-        let mut out = io::BufWriter::new(fs::File::create(&temp)?);
-        serde_json::to_writer(&mut out, header)?;
-        out.write_all(b"\n")?;
+    write_headed(path, header, |out| {
         for (id, entry) in entries {
             let line = LineRef {
                 id,
@@ -192,9 +184,28 @@ fn write_shard(
                 record: &entry.record,
                 diagnostics: &entry.diagnostics,
             };
-            serde_json::to_writer(&mut out, &line)?;
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }
+        Ok(())
+    })
+}
+
+/// Writes `header`'s line, then what `body` writes, into `path`: through a
+/// new file beside it, renamed over the old one (a killed build leaves
+/// either, and a leftover `NAME.PID.new` that [`is_leftover`] finds).
+fn write_headed(
+    path: &Path,
+    header: &Header,
+    body: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!("{name}.{}.new", std::process::id()));
+    let written = (|| {
+        let mut out = io::BufWriter::new(fs::File::create(&temp)?);
+        serde_json::to_writer(&mut out, header)?;
+        out.write_all(b"\n")?;
+        body(&mut out)?;
         out.flush()
     })();
     match written {
@@ -204,6 +215,13 @@ fn write_shard(
             Err(e)
         }
     }
+}
+
+/// A new file another (killed) build left: not this process's (another
+/// build, if one runs now, only fails to keep its file: the cache is never
+/// needed).
+fn is_leftover(name: &str) -> bool {
+    name.ends_with(".new") && !name.ends_with(&format!(".{}.new", std::process::id()))
 }
 
 // ---- where quotes stand -------------------------------------------------------
@@ -239,7 +257,8 @@ pub fn write_locations(root: &Path, locations: &crate::annotate::Locations) -> i
     let bytes = postcard::to_stdvec(&all).map_err(io::Error::other)?;
     let dir = root.join(CACHE_DIR);
     fs::create_dir_all(&dir)?;
-    write_headed(&dir, QUOTES_FILE, &program_header(""), &bytes)
+    let header = program_header("");
+    write_headed(&dir.join(QUOTES_FILE), &header, |out| out.write_all(&bytes))
 }
 
 // ---- the search index's analyses ------------------------------------------------
@@ -297,8 +316,10 @@ pub fn read_search(root: &Path) -> crate::search::Stored {
 fn writing_runs(mut stored: crate::search::Stored, dir: &Path) -> crate::search::Stored {
     let (dir, header) = (dir.to_path_buf(), program_header(&stored.generation));
     let write = move |key: &memo::Key, bytes: &[u8]| {
-        let _ = fs::create_dir_all(&dir)
-            .and_then(|()| write_headed(&dir, &format!("{}.bin", hex(key)), &header, bytes));
+        let _ = fs::create_dir_all(&dir).and_then(|()| {
+            let path = dir.join(format!("{}.bin", hex(key)));
+            write_headed(&path, &header, |out| out.write_all(bytes))
+        });
     };
     stored.keep_runs_with(Box::new(write));
     stored
@@ -314,27 +335,6 @@ fn program_header(settings: &str) -> Header {
 
 fn hex(key: &memo::Key) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes `header`'s line and `bytes` into `dir/name`, through a new file
-/// renamed over the old one (a killed build leaves either).
-fn write_headed(dir: &Path, name: &str, header: &Header, bytes: &[u8]) -> io::Result<()> {
-    let path = dir.join(name);
-    let temp = dir.join(format!("{name}.{}.new", std::process::id()));
-    let written = (|| {
-        let mut out = io::BufWriter::new(fs::File::create(&temp)?);
-        serde_json::to_writer(&mut out, header)?;
-        out.write_all(b"\n")?;
-        out.write_all(bytes)?;
-        out.flush()
-    })();
-    match written {
-        Ok(()) => fs::rename(&temp, &path),
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(e)
-        }
-    }
 }
 
 /// The run key a file `HEX.bin` is named by.
@@ -367,14 +367,16 @@ pub fn write_search(root: &Path, stored: &crate::search::Stored) -> io::Result<(
         };
     };
     fs::create_dir_all(&dir)?;
-    write_headed(&dir, VOCABULARY_FILE, &program_header(""), &kept.vocabulary)?;
+    let header = program_header("");
+    write_headed(&dir.join(VOCABULARY_FILE), &header, |out| {
+        out.write_all(&kept.vocabulary)
+    })?;
     let runs: HashSet<&memo::Key> = kept.runs.iter().collect();
-    let ours = format!(".{}.new", std::process::id());
     for entry in fs::read_dir(&dir)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let gone = match run_key(&name) {
             Some(key) => !runs.contains(&key),
-            None => name.ends_with(".new") && !name.ends_with(&ours),
+            None => is_leftover(&name),
         };
         if gone {
             let _ = fs::remove_file(entry.path());

@@ -1068,7 +1068,7 @@ fn unserializable(e: impl std::fmt::Display) -> Diagnostic {
 fn analyse_all<'a>(
     context: &BlockContext<'a, '_>,
     blocks: &[Block],
-) -> Result<(Merged<'a>, Vec<KeptRun>), Vec<Diagnostic>> {
+) -> Result<(Merged<'a>, Vec<memo::Key>), Vec<Diagnostic>> {
     let mut chunks: Vec<&[Block]> = Vec::new();
     let mut rest = blocks;
     while !rest.is_empty() {
@@ -1150,13 +1150,10 @@ pub struct Stored {
 
 /// What a build that made the index leaves to keep.
 struct Made {
-    runs: Vec<KeptRun>,
+    runs: Vec<memo::Key>,
     /// The vocabulary holds too many words no document has.
     stale: bool,
 }
-
-/// A run's key.
-type KeptRun = memo::Key;
 
 /// Keeps a run's analyses: its key, and its bytes.
 pub type RunWriter = Box<dyn Fn(&memo::Key, &[u8]) + Send + Sync>;
@@ -1297,7 +1294,7 @@ struct Keeper<'s> {
     runs: Vec<std::ops::Range<usize>>,
     next: usize,
     pending: Vec<(memo::Key, Arc<Analysis>)>,
-    kept: Vec<KeptRun>,
+    kept: Vec<memo::Key>,
 }
 
 impl<'s> Keeper<'s> {

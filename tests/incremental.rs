@@ -494,19 +494,8 @@ fn the_preview_starts_from_what_build_left_on_disk() {
     assert!(cache.left_on_disk.is_some());
     let step = |name: &str, cache: &mut BuildCache| {
         build_in_memory(&options, cache, &site).expect("build in memory");
-        let copy = Dossier::empty();
-        copy_dir(&d.path("content"), &copy.path("content"));
-        std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
-        let clean = copy.out("clean");
-        copy.build(&clean, &[]).assert_ok();
-        let mut expected = site_files(&clean);
-        expected.remove(dossier::write::MARKER);
-        let held = site
-            .files()
-            .into_iter()
-            .map(|(path, bytes)| (path, bytes.to_vec()))
-            .collect();
-        assert_same_contents(&held, &expected, name);
+        let (_copy, clean) = clean_build_of_a_copy(&d, name);
+        assert_site_holds(&site, &clean, name);
     };
     step("first", &mut cache);
     assert!(cache.left_on_disk.is_none(), "for the first build only");
@@ -527,6 +516,13 @@ fn the_preview_starts_from_what_build_left_on_disk() {
 /// without any cache, so that `d`'s stays for the next step.
 fn assert_same_as_clean_keeping_cache(d: &Dossier, live: &std::path::Path, step: &str) {
     d.build(live, &[]).assert_ok();
+    let (_copy, clean) = clean_build_of_a_copy(d, step);
+    assert_same_files(live, &clean, step);
+}
+
+/// A clean build of a copy of `d` without its cache (`d`'s stays): the
+/// copy, which holds the output, and the output.
+fn clean_build_of_a_copy(d: &Dossier, step: &str) -> (Dossier, std::path::PathBuf) {
     let copy = Dossier::empty();
     for dir in ["content", "templates", "static"] {
         if d.path(dir).exists() {
@@ -538,7 +534,20 @@ fn assert_same_as_clean_keeping_cache(d: &Dossier, live: &std::path::Path, step:
     }
     let clean = copy.out(&format!("clean-{step}"));
     copy.build(&clean, &[]).assert_ok();
-    assert_same_files(live, &clean, step);
+    (copy, clean)
+}
+
+/// The preview's site in memory holds `clean`'s files (but the marker of
+/// an output folder).
+fn assert_site_holds(site: &dossier::memory::Site, clean: &std::path::Path, step: &str) {
+    let mut expected = site_files(clean);
+    expected.remove(dossier::write::MARKER);
+    let held = site
+        .files()
+        .into_iter()
+        .map(|(path, bytes)| (path, bytes.to_vec()))
+        .collect();
+    assert_same_contents(&held, &expected, step);
 }
 
 /// The preview server's memo at a size where the search index has many
@@ -613,14 +622,7 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
     let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
         report_changes(cache, changed);
         let report = build_in_memory(&options, cache, &site).expect("build in memory");
-        let mut expected = site_files(&clean_build(&d, name).0);
-        expected.remove(dossier::write::MARKER);
-        let held = site
-            .files()
-            .into_iter()
-            .map(|(path, bytes)| (path, bytes.to_vec()))
-            .collect();
-        assert_same_contents(&held, &expected, name);
+        assert_site_holds(&site, &clean_build(&d, name).0, name);
         report
     };
     let first = step("first", &mut cache, &[]);
