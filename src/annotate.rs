@@ -91,11 +91,41 @@ impl Annotator<'_> {
             self.records.iter().map(|r| (r.id.as_str(), &**r)).collect();
         let theme_slugs: HashSet<String> = self.themes.iter().map(|t| t.slug.clone()).collect();
 
+        // What every event may depend on besides its file and the articles
+        // it looks up (the taxonomies are in the settings).
+        let mut slug_list: Vec<(&str, &str)> = event_slugs.iter().map(|(i, s)| (*i, *s)).collect();
+        slug_list.sort_unstable();
+        let outside = memo::key(&[
+            &self.settings,
+            self.urls.base().as_bytes(),
+            self.urls.absolute("").as_bytes(),
+            format!("{slug_list:?}").as_bytes(),
+        ]);
         let mut events: Vec<Event> = parsed
             .par_iter()
             .zip(slugs.par_iter())
             .filter_map(|(p, slug)| {
-                self.build_event(p, slug, &articles, &event_slugs, &theme_slugs, diagnostics)
+                let key = memo::key(&[
+                    &outside,
+                    p.source.path.as_bytes(),
+                    p.source.text.as_bytes(),
+                    slug.as_bytes(),
+                ]);
+                let still_holds = |kept: &Built| kept.holds_for(&articles);
+                let make = || {
+                    let looked = Looked::new(&articles);
+                    let own = Diagnostics::new();
+                    let event =
+                        self.build_event(p, slug, &looked, &event_slugs, &theme_slugs, &own);
+                    Built {
+                        event,
+                        diagnostics: own.into_sorted(),
+                        looked_up: looked.seen.into_inner(),
+                    }
+                };
+                let built = self.memo.get_valid_or("event", key, still_holds, make);
+                diagnostics.extend(built.diagnostics.iter().cloned());
+                built.event.clone()
             })
             .collect();
         events.sort_by_cached_key(|e| (e.partial_date(), e.id.clone()));
@@ -106,7 +136,7 @@ impl Annotator<'_> {
         &self,
         p: &Parsed,
         slug: &str,
-        articles: &HashMap<&str, &Record>,
+        articles: &Looked,
         event_slugs: &HashMap<&str, &str>,
         theme_slugs: &HashSet<String>,
         diagnostics: &Diagnostics,
@@ -181,7 +211,7 @@ impl Annotator<'_> {
             let quote_line = frontmatter::nth_key_line(&p.split, "quote", n);
             let article_line = frontmatter::nth_key_line(&p.split, "article", n);
             let Some(record) = articles.get(c.article.as_str()) else {
-                let mut ids: Vec<&&str> = articles.keys().collect();
+                let mut ids: Vec<&&str> = articles.all.keys().collect();
                 ids.sort_by_key(|id| (strsim::levenshtein(&c.article, id), **id));
                 let nearest: Vec<String> = ids.iter().take(3).map(|id| format!("{id:?}")).collect();
                 diagnostics.push(
@@ -299,7 +329,7 @@ impl Annotator<'_> {
     fn summary_html(
         &self,
         p: &Parsed,
-        articles: &HashMap<&str, &Record>,
+        articles: &Looked,
         event_slugs: &HashMap<&str, &str>,
         diagnostics: &Diagnostics,
     ) -> Option<String> {
@@ -350,7 +380,7 @@ impl Annotator<'_> {
     fn resolve_link(
         &self,
         dest: &str,
-        articles: &HashMap<&str, &Record>,
+        articles: &Looked,
         event_slugs: &HashMap<&str, &str>,
     ) -> Result<String, String> {
         let decoded = percent_encoding::percent_decode_str(&dest[2..]).decode_utf8_lossy();
@@ -384,6 +414,55 @@ impl Annotator<'_> {
             return Ok(self.urls.event(slug));
         }
         Err("internal links are @/articles/ID, @/articles/ID#pN or @/events/ID".to_string())
+    }
+}
+
+/// An event as one build made it, kept for the next builds of the process
+/// (`dossier serve`): used again while its file, its slug, every event's
+/// slug, the settings and each article it looked up are as they were.
+/// Only an event made without a diagnostic is used again (a hint may name
+/// the nearest of all article ids).
+struct Built {
+    event: Option<Event>,
+    diagnostics: Vec<Diagnostic>,
+    looked_up: Vec<(String, Option<Key>)>,
+}
+
+impl Built {
+    fn holds_for(&self, articles: &HashMap<&str, &Record>) -> bool {
+        self.diagnostics.is_empty()
+            && self
+                .looked_up
+                .iter()
+                .all(|(id, was)| articles.get(id.as_str()).map(|r| record_stamp(r)) == *was)
+    }
+}
+
+/// What of a record an event can show: its text (the fingerprint, under
+/// the settings) and its slug.
+fn record_stamp(record: &Record) -> Key {
+    memo::key(&[record.fingerprint.as_bytes(), record.slug.as_bytes()])
+}
+
+/// The articles by id, each lookup noted (see [`Built`]).
+struct Looked<'m, 'r> {
+    all: &'m HashMap<&'r str, &'r Record>,
+    seen: std::cell::RefCell<Vec<(String, Option<Key>)>>,
+}
+
+impl<'m, 'r> Looked<'m, 'r> {
+    fn new(all: &'m HashMap<&'r str, &'r Record>) -> Self {
+        Looked {
+            all,
+            seen: Default::default(),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&'r Record> {
+        let record = self.all.get(id).copied();
+        let stamp = record.map(record_stamp);
+        self.seen.borrow_mut().push((id.to_string(), stamp));
+        record
     }
 }
 

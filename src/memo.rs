@@ -53,11 +53,18 @@ struct Entry {
     value: Arc<dyn Any + Send + Sync>,
 }
 
+/// Keys are digests already: hashed for the map by a cheap hash, not SipHash.
+type Entries = HashMap<(&'static str, Key), Entry, rustc_hash::FxBuildHasher>;
+
+/// Locks the entries are split between, by a key's first byte: a rebuild
+/// looks up several results an article from both cores at once.
+const SHARDS: usize = 16;
+
 #[derive(Default)]
 pub struct Memo {
     on: bool,
     /// (what kind of result, its key) -> the result.
-    entries: Mutex<HashMap<(&'static str, Key), Entry>>,
+    shards: [Mutex<Entries>; SHARDS],
 }
 
 impl Memo {
@@ -65,7 +72,7 @@ impl Memo {
     pub fn new() -> Memo {
         Memo {
             on: true,
-            entries: Mutex::default(),
+            shards: Default::default(),
         }
     }
 
@@ -100,20 +107,52 @@ impl Memo {
         if !self.on {
             return make();
         }
-        if let Some(entry) = self.lock().get_mut(&(kind, key))
+        if let Some(entry) = self.lock(&key).get_mut(&(kind, key))
             && let Ok(value) = entry.value.clone().downcast::<T>()
         {
             entry.used = true;
             return value;
         }
         let value = make();
-        self.lock().insert(
+        self.lock(&key).insert(
             (kind, key),
             Entry {
                 used: true,
                 value: value.clone(),
             },
         );
+        value
+    }
+
+    /// As [`Memo::get_or`], but a result kept from an earlier build is used
+    /// only if `valid` says it still holds (it checks what the key could
+    /// not cover); otherwise `make` replaces it.
+    pub fn get_valid_or<T: Any + Send + Sync>(
+        &self,
+        kind: &'static str,
+        key: Key,
+        valid: impl FnOnce(&T) -> bool,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        if !self.on {
+            return Arc::new(make());
+        }
+        let kept = self
+            .lock(&key)
+            .get(&(kind, key))
+            .and_then(|entry| entry.value.clone().downcast::<T>().ok());
+        if let Some(value) = kept.filter(|v| valid(v)) {
+            if let Some(entry) = self.lock(&key).get_mut(&(kind, key)) {
+                entry.used = true;
+            }
+            return value;
+        }
+        let value = Arc::new(make());
+        let entry = Entry {
+            used: true,
+            value: value.clone(),
+        };
+        self.lock(&key).insert((kind, key), entry);
         value
     }
 
@@ -124,7 +163,7 @@ impl Memo {
         if !self.on {
             return None;
         }
-        self.lock()
+        self.lock(&HANDED_ON)
             .get(&(kind, HANDED_ON))
             .and_then(|entry| entry.value.clone().downcast::<T>().ok())
     }
@@ -137,27 +176,32 @@ impl Memo {
                 used: true,
                 value: Arc::new(value),
             };
-            self.lock().insert((kind, HANDED_ON), entry);
+            self.lock(&HANDED_ON).insert((kind, HANDED_ON), entry);
         }
     }
 
     /// After a build that succeeded: forgets what it did not use.
     pub fn sweep(&self) {
-        self.lock()
-            .retain(|_, entry| std::mem::take(&mut entry.used));
+        for shard in &self.shards {
+            lock(shard).retain(|_, entry| std::mem::take(&mut entry.used));
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(&'static str, Key), Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self, key: &Key) -> std::sync::MutexGuard<'_, Entries> {
+        lock(&self.shards[key[0] as usize % SHARDS])
     }
+}
+
+fn lock(shard: &Mutex<Entries>) -> std::sync::MutexGuard<'_, Entries> {
+    shard.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -669,3 +669,70 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
         "nothing on disk"
     );
 }
+
+/// An event the preview kept from its last build is used again only while
+/// the articles it cites and links to are as they were: a cited article's
+/// new slug moves the citation's link, a linked article added or removed
+/// makes its link whole or broken, each as a clean build has it.
+#[test]
+fn a_kept_event_follows_the_articles_it_looks_up() {
+    use dossier::build::{BuildCache, build_in_memory};
+
+    let d = Dossier::example();
+    let options = options_into(&d, &d.out("never-written"));
+    let site = dossier::memory::Site::new();
+    let mut cache = watching_cache();
+    let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
+        report_changes(cache, changed);
+        build_in_memory(&options, cache, &site).expect("build in memory");
+        assert_site_holds(&site, &clean_build(&d, name).0, name);
+    };
+    let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
+    let text = d.read(event);
+    d.write(
+        event,
+        format!("{text} See also [a later note](@/articles/later).\n"),
+    );
+    d.write(
+        "content/articles/later.txt",
+        "date 2022-07-01 Et notat om Iskander.\n",
+    );
+    step("linked", &mut cache, &[event, "content/articles/later.txt"]);
+
+    // The cited article renamed: the event's file is unchanged.
+    let sidecar = "content/articles/001_9b10334a7624b0a2.toml";
+    let meta = d.read(sidecar);
+    d.write(sidecar, format!("slug = \"ntb-renamed\"\n{meta}"));
+    step("cited renamed", &mut cache, &[sidecar]);
+    let page = site.find("events/2022-06-25-putin-pledges-iskander-m/index.html");
+    let dossier::memory::Found::File(page) = page else {
+        panic!("no event page")
+    };
+    let page = String::from_utf8(page.to_bytes().to_vec()).unwrap();
+    assert!(
+        page.contains("/articles/ntb-renamed/#p"),
+        "citations link the new slug"
+    );
+
+    // The linked article renamed, then gone: the link follows, then breaks.
+    d.write("content/articles/later.toml", "slug = \"later-renamed\"\n");
+    step(
+        "linked renamed",
+        &mut cache,
+        &["content/articles/later.toml"],
+    );
+    std::fs::remove_file(d.path("content/articles/later.txt")).unwrap();
+    std::fs::remove_file(d.path("content/articles/later.toml")).unwrap();
+    report_changes(
+        &mut cache,
+        &["content/articles/later.txt", "content/articles/later.toml"],
+    );
+    let errors = build_in_memory(&options, &mut cache, &site).expect_err("a broken link");
+    assert!(
+        errors.iter().any(|e| e.path == std::path::Path::new(event)
+            && e.message.contains("broken link @/articles/later")),
+        "{errors:?}"
+    );
+    d.write(event, &text);
+    step("link dropped", &mut cache, &[event]);
+}
