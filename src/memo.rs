@@ -107,20 +107,11 @@ impl Memo {
         if !self.on {
             return make();
         }
-        if let Some(entry) = self.lock(&key).get_mut(&(kind, key))
-            && let Ok(value) = entry.value.clone().downcast::<T>()
-        {
-            entry.used = true;
+        if let Some(value) = self.kept(kind, key, |_| true) {
             return value;
         }
         let value = make();
-        self.lock(&key).insert(
-            (kind, key),
-            Entry {
-                used: true,
-                value: value.clone(),
-            },
-        );
+        self.keep(kind, key, value.clone());
         value
     }
 
@@ -137,23 +128,37 @@ impl Memo {
         if !self.on {
             return Arc::new(make());
         }
-        let kept = self
-            .lock(&key)
-            .get(&(kind, key))
-            .and_then(|entry| entry.value.clone().downcast::<T>().ok());
-        if let Some(value) = kept.filter(|v| valid(v)) {
-            if let Some(entry) = self.lock(&key).get_mut(&(kind, key)) {
-                entry.used = true;
-            }
+        if let Some(value) = self.kept(kind, key, valid) {
             return value;
         }
         let value = Arc::new(make());
-        let entry = Entry {
-            used: true,
-            value: value.clone(),
-        };
-        self.lock(&key).insert((kind, key), entry);
+        self.keep(kind, key, value.clone());
         value
+    }
+
+    /// The result kept under (`kind`, `key`) if `valid` holds of it, marked
+    /// used.
+    fn kept<T: Any + Send + Sync>(
+        &self,
+        kind: &'static str,
+        key: Key,
+        valid: impl FnOnce(&T) -> bool,
+    ) -> Option<Arc<T>> {
+        let mut shard = self.lock(&key);
+        let entry = shard.get_mut(&(kind, key))?;
+        let value = entry
+            .value
+            .clone()
+            .downcast::<T>()
+            .ok()
+            .filter(|v| valid(v))?;
+        entry.used = true;
+        Some(value)
+    }
+
+    fn keep<T: Any + Send + Sync>(&self, kind: &'static str, key: Key, value: Arc<T>) {
+        let entry = Entry { used: true, value };
+        self.lock(&key).insert((kind, key), entry);
     }
 
     /// What a build of this process last handed the next with
@@ -172,11 +177,7 @@ impl Memo {
     /// what an earlier build handed on.
     pub fn hand_on<T: Any + Send + Sync>(&self, kind: &'static str, value: T) {
         if self.on {
-            let entry = Entry {
-                used: true,
-                value: Arc::new(value),
-            };
-            self.lock(&HANDED_ON).insert((kind, HANDED_ON), entry);
+            self.keep(kind, HANDED_ON, Arc::new(value));
         }
     }
 

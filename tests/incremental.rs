@@ -550,6 +550,39 @@ fn assert_site_holds(site: &dossier::memory::Site, clean: &std::path::Path, step
     assert_same_contents(&held, &expected, step);
 }
 
+/// The preview server's builds in memory, as `serve` runs them.
+struct Preview {
+    options: dossier::BuildOptions,
+    site: dossier::memory::Site,
+    cache: dossier::build::BuildCache,
+}
+
+impl Preview {
+    fn of(d: &Dossier) -> Preview {
+        Preview {
+            options: options_into(d, &d.out("never-written")),
+            site: dossier::memory::Site::new(),
+            cache: watching_cache(),
+        }
+    }
+
+    /// A rebuild after `changed`, as the watcher reports it.
+    fn rebuild(
+        &mut self,
+        changed: &[&str],
+    ) -> Result<dossier::BuildReport, Vec<dossier::diagnostics::Diagnostic>> {
+        report_changes(&mut self.cache, changed);
+        dossier::build::build_in_memory(&self.options, &mut self.cache, &self.site)
+    }
+
+    /// A rebuild that succeeds and holds what a clean build of `d` writes.
+    fn step(&mut self, d: &Dossier, name: &str, changed: &[&str]) -> dossier::BuildReport {
+        let report = self.rebuild(changed).expect("build in memory");
+        assert_site_holds(&self.site, &clean_build(d, name).0, name);
+        report
+    }
+}
+
 /// The preview server's memo at a size where the search index has many
 /// fragment files and merges its postings in several chunks (over 512
 /// documents): each step's rebuild equals a clean build.
@@ -613,28 +646,18 @@ fn the_memo_follows_edits_of_a_larger_dossier() {
 /// rebuild with nothing changed writes nothing.
 #[test]
 fn the_preview_in_memory_holds_what_a_clean_build_writes() {
-    use dossier::build::{BuildCache, build_in_memory};
-
     let d = Dossier::example();
-    let options = options_into(&d, &d.out("never-written"));
-    let site = dossier::memory::Site::new();
-    let mut cache = watching_cache();
-    let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
-        report_changes(cache, changed);
-        let report = build_in_memory(&options, cache, &site).expect("build in memory");
-        assert_site_holds(&site, &clean_build(&d, name).0, name);
-        report
-    };
-    let first = step("first", &mut cache, &[]);
+    let mut preview = Preview::of(&d);
+    let first = preview.step(&d, "first", &[]);
     assert_eq!(first.written, first.files);
-    let again = step("nothing changed", &mut cache, &[]);
+    let again = preview.step(&d, "nothing changed", &[]);
     assert_eq!((again.written, again.unchanged), (0, again.files));
 
     d.write(
         "content/articles/new.txt",
         "Et notat om Lukasjenko og Iskander.\n",
     );
-    let added = step("added", &mut cache, &["content/articles/new.txt"]);
+    let added = preview.step(&d, "added", &["content/articles/new.txt"]);
     assert!(
         added.written > 0 && added.written < added.files / 2,
         "only what names the new article is new: {} of {}",
@@ -642,30 +665,32 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
         added.files
     );
     d.write("content/articles/new.toml", "date = \"2022-07\"\n");
-    step("sidecar", &mut cache, &["content/articles/new.toml"]);
+    preview.step(&d, "sidecar", &["content/articles/new.toml"]);
     let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
     let text = d.read(event);
     d.write(event, format!("{text}\nMinsk welcomed the pledge.\n"));
-    step("event", &mut cache, &[event]);
+    preview.step(&d, "event", &[event]);
 
     // A failed build leaves the site served as it was.
-    let before = site.files();
+    let before = preview.site.files();
     d.write(event, text.replacen("+++", "+++\ndate = [", 1));
-    report_changes(&mut cache, &[event]);
-    assert!(build_in_memory(&options, &mut cache, &site).is_err());
-    assert!(site.files() == before, "a failed build changes nothing");
+    assert!(preview.rebuild(&[event]).is_err());
+    assert!(
+        preview.site.files() == before,
+        "a failed build changes nothing"
+    );
     d.write(event, &text);
-    step("event fixed", &mut cache, &[event]);
+    preview.step(&d, "event fixed", &[event]);
 
     std::fs::remove_file(d.path("content/articles/new.txt")).unwrap();
     std::fs::remove_file(d.path("content/articles/new.toml")).unwrap();
-    step(
+    preview.step(
+        &d,
         "removed",
-        &mut cache,
         &["content/articles/new.txt", "content/articles/new.toml"],
     );
     assert!(
-        !options.output.as_ref().unwrap().exists(),
+        !preview.options.output.as_ref().unwrap().exists(),
         "nothing on disk"
     );
 }
@@ -676,17 +701,8 @@ fn the_preview_in_memory_holds_what_a_clean_build_writes() {
 /// makes its link whole or broken, each as a clean build has it.
 #[test]
 fn a_kept_event_follows_the_articles_it_looks_up() {
-    use dossier::build::{BuildCache, build_in_memory};
-
     let d = Dossier::example();
-    let options = options_into(&d, &d.out("never-written"));
-    let site = dossier::memory::Site::new();
-    let mut cache = watching_cache();
-    let step = |name: &str, cache: &mut BuildCache, changed: &[&str]| {
-        report_changes(cache, changed);
-        build_in_memory(&options, cache, &site).expect("build in memory");
-        assert_site_holds(&site, &clean_build(&d, name).0, name);
-    };
+    let mut preview = Preview::of(&d);
     let event = "content/events/2022-06-25-putin-pledges-iskander-m.md";
     let text = d.read(event);
     d.write(
@@ -697,14 +713,16 @@ fn a_kept_event_follows_the_articles_it_looks_up() {
         "content/articles/later.txt",
         "date 2022-07-01 Et notat om Iskander.\n",
     );
-    step("linked", &mut cache, &[event, "content/articles/later.txt"]);
+    preview.step(&d, "linked", &[event, "content/articles/later.txt"]);
 
     // The cited article renamed: the event's file is unchanged.
     let sidecar = "content/articles/001_9b10334a7624b0a2.toml";
     let meta = d.read(sidecar);
     d.write(sidecar, format!("slug = \"ntb-renamed\"\n{meta}"));
-    step("cited renamed", &mut cache, &[sidecar]);
-    let page = site.find("events/2022-06-25-putin-pledges-iskander-m/index.html");
+    preview.step(&d, "cited renamed", &[sidecar]);
+    let page = preview
+        .site
+        .find("events/2022-06-25-putin-pledges-iskander-m/index.html");
     let dossier::memory::Found::File(page) = page else {
         panic!("no event page")
     };
@@ -716,23 +734,17 @@ fn a_kept_event_follows_the_articles_it_looks_up() {
 
     // The linked article renamed, then gone: the link follows, then breaks.
     d.write("content/articles/later.toml", "slug = \"later-renamed\"\n");
-    step(
-        "linked renamed",
-        &mut cache,
-        &["content/articles/later.toml"],
-    );
+    preview.step(&d, "linked renamed", &["content/articles/later.toml"]);
     std::fs::remove_file(d.path("content/articles/later.txt")).unwrap();
     std::fs::remove_file(d.path("content/articles/later.toml")).unwrap();
-    report_changes(
-        &mut cache,
-        &["content/articles/later.txt", "content/articles/later.toml"],
-    );
-    let errors = build_in_memory(&options, &mut cache, &site).expect_err("a broken link");
+    let errors = preview
+        .rebuild(&["content/articles/later.txt", "content/articles/later.toml"])
+        .expect_err("a broken link");
     assert!(
         errors.iter().any(|e| e.path == std::path::Path::new(event)
             && e.message.contains("broken link @/articles/later")),
         "{errors:?}"
     );
     d.write(event, &text);
-    step("link dropped", &mut cache, &[event]);
+    preview.step(&d, "link dropped", &[event]);
 }
