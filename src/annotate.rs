@@ -35,6 +35,9 @@ struct EventMeta {
     entities: Vec<String>,
     #[serde(default)]
     citations: Vec<CitationMeta>,
+    /// Work in progress: left out of the site unless drafts are built.
+    #[serde(default)]
+    draft: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +63,21 @@ pub struct Annotator<'a> {
     /// Digest of the normalization settings: a record's text is a function
     /// of them and its fingerprint.
     pub settings: Key,
+    /// Whether events marked `draft = true` are built (`--drafts`).
+    pub drafts: bool,
+}
+
+/// Each built event's slug by id, and the ids of the drafts left out.
+struct EventSlugs<'a> {
+    slugs: HashMap<&'a str, &'a str>,
+    left_out: HashSet<&'a str>,
+}
+
+/// The events of a build, and the drafts it left out.
+pub struct Annotated {
+    pub events: Vec<Event>,
+    /// Ids of the events marked `draft = true` that were not built.
+    pub drafts_left_out: Vec<String>,
 }
 
 struct Parsed<'s> {
@@ -70,11 +88,13 @@ struct Parsed<'s> {
 }
 
 impl Annotator<'_> {
-    pub fn annotate(&self, sources: &[SourceText], diagnostics: &Diagnostics) -> Vec<Event> {
-        let parsed: Vec<Parsed> = sources
+    pub fn annotate(&self, sources: &[SourceText], diagnostics: &Diagnostics) -> Annotated {
+        // A draft left out is as if its file were absent: it takes no slug
+        // and is not verified (work in progress must not stop a publish).
+        let (parsed, left_out): (Vec<Parsed>, Vec<Parsed>) = sources
             .iter()
             .filter_map(|source| parse_event(source, diagnostics, self.memo))
-            .collect();
+            .partition(|p| self.drafts || !p.meta.draft);
 
         // Slugs first: summaries may link to any event.
         let mut used = HashSet::new();
@@ -82,18 +102,22 @@ impl Annotator<'_> {
             .iter()
             .map(|p| unique_slug(p.meta.slug.as_deref().unwrap_or(&p.id), &mut used))
             .collect();
-        let event_slugs: HashMap<&str, &str> = parsed
-            .iter()
-            .zip(&slugs)
-            .map(|(p, s)| (p.id.as_str(), s.as_str()))
-            .collect();
+        let event_slugs = EventSlugs {
+            slugs: parsed
+                .iter()
+                .zip(&slugs)
+                .map(|(p, s)| (p.id.as_str(), s.as_str()))
+                .collect(),
+            left_out: left_out.iter().map(|p| p.id.as_str()).collect(),
+        };
         let articles: HashMap<&str, &Record> =
             self.records.iter().map(|r| (r.id.as_str(), &**r)).collect();
         let theme_slugs: HashSet<String> = self.themes.iter().map(|t| t.slug.clone()).collect();
 
         // What every event may depend on besides its file and the articles
         // it looks up (the taxonomies are in the settings).
-        let mut slug_list: Vec<(&str, &str)> = event_slugs.iter().map(|(i, s)| (*i, *s)).collect();
+        let mut slug_list: Vec<(&str, &str)> =
+            event_slugs.slugs.iter().map(|(i, s)| (*i, *s)).collect();
         slug_list.sort_unstable();
         let outside = memo::key(&[
             &self.settings,
@@ -129,7 +153,12 @@ impl Annotator<'_> {
             })
             .collect();
         events.sort_by_cached_key(|e| (e.partial_date(), e.id.clone()));
-        events
+        let mut drafts_left_out: Vec<String> = left_out.into_iter().map(|p| p.id).collect();
+        drafts_left_out.sort_unstable();
+        Annotated {
+            events,
+            drafts_left_out,
+        }
     }
 
     fn build_event(
@@ -137,7 +166,7 @@ impl Annotator<'_> {
         p: &Parsed,
         slug: &str,
         articles: &Looked,
-        event_slugs: &HashMap<&str, &str>,
+        event_slugs: &EventSlugs,
         theme_slugs: &HashSet<String>,
         diagnostics: &Diagnostics,
     ) -> Option<Event> {
@@ -321,6 +350,7 @@ impl Annotator<'_> {
             summary_html,
             citations,
             source: p.source.path.clone(),
+            draft: p.meta.draft,
         })
     }
 
@@ -330,7 +360,7 @@ impl Annotator<'_> {
         &self,
         p: &Parsed,
         articles: &Looked,
-        event_slugs: &HashMap<&str, &str>,
+        event_slugs: &EventSlugs,
         diagnostics: &Diagnostics,
     ) -> Option<String> {
         let mut broken = false;
@@ -381,7 +411,7 @@ impl Annotator<'_> {
         &self,
         dest: &str,
         articles: &Looked,
-        event_slugs: &HashMap<&str, &str>,
+        event_slugs: &EventSlugs,
     ) -> Result<String, String> {
         let decoded = percent_encoding::percent_decode_str(&dest[2..]).decode_utf8_lossy();
         let target = decoded.as_ref();
@@ -408,7 +438,12 @@ impl Annotator<'_> {
             };
         }
         if let Some(id) = target.strip_prefix("events/") {
-            let slug = event_slugs.get(id).ok_or_else(|| {
+            if event_slugs.left_out.contains(id) {
+                return Err(format!(
+                    "event {id} is a draft, left out of this build; build with --drafts, or take draft = true out of it"
+                ));
+            }
+            let slug = event_slugs.slugs.get(id).ok_or_else(|| {
                 format!("no event with id {id:?}; event ids are file stems of content/events/")
             })?;
             return Ok(self.urls.event(slug));

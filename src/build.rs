@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
     /// Overrides `base_url` of dossier.toml.
     pub base_url: Option<String>,
+    /// Build the events marked `draft = true` too (`--drafts`).
+    pub drafts: bool,
 }
 
 impl BuildOptions {
@@ -82,6 +84,8 @@ pub struct BuildReport {
     pub diagnostics: Vec<Diagnostic>,
     pub timings: Timings,
     pub elapsed: Duration,
+    /// Draft events left out (no `--drafts`).
+    pub drafts_left_out: usize,
 }
 
 impl BuildReport {
@@ -89,11 +93,21 @@ impl BuildReport {
         self.diagnostics.iter().filter(|d| !d.is_error()).count()
     }
 
+    /// " (N drafts left out)" when a draft was left out, else nothing.
+    pub fn drafts_note(&self) -> String {
+        match self.drafts_left_out {
+            0 => String::new(),
+            1 => " (1 draft left out; --drafts builds it)".to_string(),
+            n => format!(" ({n} drafts left out; --drafts builds them)"),
+        }
+    }
+
     pub fn summary(&self, verb: &str) -> String {
         format!(
-            "{verb} {} articles, {} events: {} files ({} written, {} unchanged), {} warnings in {:.2}s",
+            "{verb} {} articles, {} events{}: {} files ({} written, {} unchanged), {} warnings in {:.2}s",
             self.articles,
             self.events,
+            self.drafts_note(),
             self.files,
             self.written,
             self.unchanged,
@@ -169,23 +183,25 @@ pub struct Prepared {
     pub theme: Theme,
     pub diagnostics: Vec<Diagnostic>,
     pub timings: Timings,
+    /// Ids of the draft events left out.
+    pub drafts_left_out: Vec<String>,
 }
 
-pub fn prepare(root: &Path, base_url: Option<&str>) -> Result<Prepared, Vec<Diagnostic>> {
-    prepare_with_cache(root, base_url, None, &Memo::off(), None)
+pub fn prepare(options: &BuildOptions) -> Result<Prepared, Vec<Diagnostic>> {
+    prepare_with_cache(options, None, &Memo::off(), None)
 }
 
 /// As [`prepare`]; with a cache, unchanged articles are neither read nor
 /// normalized again (the preview server keeps one between rebuilds).
 pub fn prepare_with_cache(
-    root: &Path,
-    base_url: Option<&str>,
+    options: &BuildOptions,
     cache: Option<&mut load::ArticleCache>,
     memo: &Memo,
     locations: Option<&crate::annotate::Locations>,
 ) -> Result<Prepared, Vec<Diagnostic>> {
+    let root = options.root.as_path();
     let mut config = Config::load(root).map_err(|d| vec![d])?;
-    if let Some(base) = base_url {
+    if let Some(base) = options.base_url.as_deref() {
         config.base_url = base.to_string();
         // The same checks as a base_url written in dossier.toml.
         Config::parse(&format!("base_url = {}", toml_string(base))).map_err(|mut d| {
@@ -242,8 +258,9 @@ pub fn prepare_with_cache(
         memo,
         locations,
         settings: settings_key,
+        drafts: options.drafts,
     };
-    let events = annotator.annotate(&content.events, &diagnostics);
+    let annotated = annotator.annotate(&content.events, &diagnostics);
     timings.annotate = t.elapsed();
 
     let theme = Theme::load(root, &diagnostics);
@@ -251,7 +268,13 @@ pub fn prepare_with_cache(
         return Err(diagnostics.into_sorted());
     }
     let t = Instant::now();
-    let mut index = SiteIndex::build(config, records, events, content.themes, content.entities);
+    let mut index = SiteIndex::build(
+        config,
+        records,
+        annotated.events,
+        content.themes,
+        content.entities,
+    );
     index.settings = settings_key;
     timings.index = t.elapsed();
     Ok(Prepared {
@@ -259,6 +282,7 @@ pub fn prepare_with_cache(
         theme,
         diagnostics: diagnostics.into_sorted(),
         timings,
+        drafts_left_out: annotated.drafts_left_out,
     })
 }
 
@@ -432,10 +456,7 @@ pub fn build_with_cache(
         ),
     };
     let (prepared, stored) = rayon::join(
-        || {
-            let base_url = options.base_url.as_deref();
-            prepare_with_cache(&options.root, base_url, articles, memo, locations.as_ref())
-        },
+        || prepare_with_cache(options, articles, memo, locations.as_ref()),
         || search.or_else(|| with_disk.then(|| cache::read_search(&options.root))),
     );
     let mut prepared = prepared?;
@@ -505,6 +526,7 @@ fn report(
     BuildReport {
         articles: prepared.index.records.len(),
         events: prepared.index.events.len(),
+        drafts_left_out: prepared.drafts_left_out.len(),
         files,
         written,
         unchanged,
@@ -525,8 +547,7 @@ pub fn build_in_memory(
     let first = cache.left_on_disk.take();
     let memo = &cache.memo;
     let mut prepared = prepare_with_cache(
-        &options.root,
-        options.base_url.as_deref(),
+        options,
         Some(&mut cache.articles),
         memo,
         first.as_ref().map(|f| &f.locations),
@@ -547,9 +568,9 @@ pub fn build_in_memory(
 }
 
 /// Every check `build` makes, pages rendered and discarded: nothing written.
-pub fn check(root: &Path) -> Result<BuildReport, Vec<Diagnostic>> {
+pub fn check(options: &BuildOptions) -> Result<BuildReport, Vec<Diagnostic>> {
     let start = Instant::now();
-    let prepared = prepare(root, None)?;
+    let prepared = prepare(options)?;
     let rendered =
         render_into(&prepared, &Discard, false, &Memo::off(), None).map_err(|mut errors| {
             errors.extend(prepared.diagnostics.clone());

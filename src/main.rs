@@ -55,9 +55,16 @@ enum Command {
         /// Print the time spent in each stage.
         #[arg(long)]
         timings: bool,
+        /// Build the events marked `draft = true` too.
+        #[arg(long)]
+        drafts: bool,
     },
     /// Check everything a build checks; write nothing.
-    Check,
+    Check {
+        /// Check the events marked `draft = true` too.
+        #[arg(long)]
+        drafts: bool,
+    },
     /// Build, serve on loopback, rebuild and reload on every save.
     Serve {
         #[arg(long, default_value_t = 8000)]
@@ -78,6 +85,9 @@ enum Command {
         /// Print the time of each stage after every rebuild.
         #[arg(long)]
         timings: bool,
+        /// Show the events marked `draft = true` too.
+        #[arg(long)]
+        drafts: bool,
     },
     /// Copy clippings into content/articles/ with a sidecar, and report what
     /// normalization finds.
@@ -163,11 +173,13 @@ fn main() -> ExitCode {
             output,
             base_url,
             timings,
+            drafts,
         } => {
             let options = dossier::BuildOptions {
                 root: cli.root,
                 output,
                 base_url,
+                drafts,
             };
             keep_freed_memory();
             let spinner = Spinner::start("building");
@@ -185,13 +197,19 @@ fn main() -> ExitCode {
                 Err(diagnostics) => fail(diagnostics),
             }
         }
-        Command::Check => match dossier::check(&cli.root) {
+        Command::Check { drafts } => match dossier::check(&dossier::BuildOptions {
+            root: cli.root,
+            output: None,
+            base_url: None,
+            drafts,
+        }) {
             Ok(report) => {
                 print_diagnostics(&report.diagnostics);
                 println!(
-                    "ok: {} articles, {} events, {} pages would be written, {} warnings",
+                    "ok: {} articles, {} events{}, {} pages would be written, {} warnings",
                     report.articles,
                     report.events,
+                    report.drafts_note(),
                     report.files,
                     report.warnings()
                 );
@@ -206,6 +224,7 @@ fn main() -> ExitCode {
             output,
             open,
             timings,
+            drafts,
         } => {
             keep_freed_memory();
             let options = dossier::serve::ServeOptions {
@@ -216,6 +235,7 @@ fn main() -> ExitCode {
                 port,
                 open,
                 timings,
+                drafts,
             };
             match dossier::serve::serve(options) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -242,6 +242,9 @@ pub struct Event {
     pub summary_html: String,
     pub citations: Vec<Citation>,
     pub source: String,
+    /// `draft = true` in its front matter: built only with `--drafts`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
 }
 
 impl Event {

@@ -127,6 +127,8 @@ pub struct EventCard {
     pub support: Support,
     /// Data attributes for the list filters.
     pub filter: crate::filters::FilterKeys,
+    /// Shown only in builds with `--drafts`.
+    pub draft: bool,
 }
 
 /// An article page's own data (cards and links come separately).
@@ -644,6 +646,7 @@ impl<'a> Renderer<'a> {
                 single_source: articles <= 1,
             },
             filter: crate::filters::for_event(self.index, e),
+            draft: event.draft,
         }
     }
 
@@ -1454,6 +1457,7 @@ impl<'a> Renderer<'a> {
             "precision": event.precision, "month": Link { href: ix.urls.month(&event.month), name: month_key_display(&event.month) },
             "summary_html": event.summary_html, "themes": card.themes, "entities": self.entity_links(&event.entities),
             "citations": citations, "support": card.support, "source": event.source,
+            "draft": event.draft,
         });
         let mut ctx = Context::new();
         ctx.insert("event", &view);

@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub open: bool,
     /// Print the time of each stage after every rebuild.
     pub timings: bool,
+    /// Build the events marked `draft = true` too.
+    pub drafts: bool,
 }
 
 /// What open pages are told: the site changed, or the build failed.
@@ -78,6 +80,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Diagnostic> {
         root: root.clone(),
         output: options.output.clone(),
         base_url: None,
+        drafts: options.drafts,
     };
     let output = build_options.output();
     let base = Config::load(&root)

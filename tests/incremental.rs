@@ -54,6 +54,7 @@ fn options_into(d: &Dossier, output: &std::path::Path) -> dossier::BuildOptions 
         root: d.root.clone(),
         output: Some(output.to_path_buf()),
         base_url: None,
+        drafts: false,
     }
 }
 
@@ -747,4 +748,31 @@ fn a_kept_event_follows_the_articles_it_looks_up() {
     );
     d.write(event, &text);
     preview.step(&d, "link dropped", &[event]);
+}
+
+/// An event marked `draft = true` while the preview runs (without
+/// `--drafts`) leaves the site, and comes back when unmarked: each step
+/// equal to a clean build.
+#[test]
+fn a_draft_marked_in_the_preview_leaves_and_comes_back() {
+    let d = Dossier::example();
+    let mut preview = Preview::of(&d);
+    preview.step(&d, "first", &[]);
+    let event = "content/events/2022-05-lukashenko-ap-interview.md";
+    let text = d.read(event);
+    d.write(event, text.replacen("+++\n", "+++\ndraft = true\n", 1));
+    let report = preview.step(&d, "marked", &[event]);
+    assert_eq!(report.drafts_left_out, 1);
+    assert!(
+        matches!(
+            preview
+                .site
+                .find("events/2022-05-lukashenko-ap-interview/index.html"),
+            dossier::memory::Found::Missing
+        ),
+        "the draft's page is gone"
+    );
+    d.write(event, &text);
+    let report = preview.step(&d, "unmarked", &[event]);
+    assert_eq!(report.drafts_left_out, 0);
 }
