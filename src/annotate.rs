@@ -38,6 +38,8 @@ struct EventMeta {
     /// Work in progress: left out of the site unless drafts are built.
     #[serde(default)]
     draft: bool,
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +225,19 @@ impl Annotator<'_> {
                 ok = false;
             }
         }
+        let mut aliases = Vec::new();
+        for alias in &p.meta.aliases {
+            match crate::normalize::alias_problem(alias) {
+                Some(problem) => {
+                    diagnostics.push(
+                        Diagnostic::error(path, line("aliases"), problem)
+                            .with_hint(crate::normalize::ALIAS_HINT),
+                    );
+                    ok = false;
+                }
+                None => aliases.push(alias.clone()),
+            }
+        }
         if p.meta.citations.is_empty() {
             diagnostics.push(
                 Diagnostic::warning(path, Some(1), "event cites no article")
@@ -351,6 +366,7 @@ impl Annotator<'_> {
             citations,
             source: p.source.path.clone(),
             draft: p.meta.draft,
+            aliases,
         })
     }
 

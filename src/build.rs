@@ -261,6 +261,23 @@ pub fn prepare_with_cache(
         drafts: options.drafts,
     };
     let annotated = annotator.annotate(&content.events, &diagnostics);
+    check_aliases(
+        root,
+        "article",
+        records
+            .iter()
+            .map(|r| (r.source.as_str(), r.slug.as_str(), &r.aliases[..])),
+        &diagnostics,
+    );
+    check_aliases(
+        root,
+        "event",
+        annotated
+            .events
+            .iter()
+            .map(|e| (e.source.as_str(), e.slug.as_str(), &e.aliases[..])),
+        &diagnostics,
+    );
     timings.annotate = t.elapsed();
 
     let theme = Theme::load(root, &diagnostics);
@@ -288,6 +305,63 @@ pub fn prepare_with_cache(
 
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// An alias is a page of its own (a forward): it may be no page's slug and
+/// no other alias. `pages` gives each page's source file, slug and aliases.
+fn check_aliases<'a>(
+    root: &Path,
+    kind: &str,
+    pages: impl Iterator<Item = (&'a str, &'a str, &'a [String])> + Clone,
+    diagnostics: &Diagnostics,
+) {
+    let slugs: HashSet<&str> = pages.clone().map(|(_, slug, _)| slug).collect();
+    let mut claimed: std::collections::HashMap<&str, &str> = Default::default();
+    for (source, slug, aliases) in pages {
+        for alias in aliases {
+            let problem = if alias == slug {
+                Some(format!("alias {alias:?} is this {kind}'s own slug"))
+            } else if slugs.contains(alias.as_str()) {
+                Some(format!("alias {alias:?} is the slug of another {kind}"))
+            } else {
+                claimed.insert(alias, source).map(|first| {
+                    if first == source {
+                        format!("alias {alias:?} is given twice")
+                    } else {
+                        format!("alias {alias:?} is also an alias of {first}")
+                    }
+                })
+            };
+            if let Some(problem) = problem {
+                let (file, line) = alias_declaration(root, source);
+                diagnostics.push(Diagnostic::error(file, line, problem).with_hint(
+                    "each former URL forwards to one page: drop this alias or the other",
+                ));
+            }
+        }
+    }
+}
+
+/// Where a page's `aliases` are written: its sidecar (articles), else its
+/// own file. Read only when an alias is wrong.
+fn alias_declaration(root: &Path, source: &str) -> (String, Option<usize>) {
+    let line_in = |file: &str| {
+        std::fs::read_to_string(root.join(file))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .position(|l| l.trim_start().starts_with("aliases"))
+                    .map(|i| i + 1)
+            })
+    };
+    let sidecar = Path::new(source).with_extension("toml");
+    let sidecar = sidecar.to_string_lossy();
+    if sidecar != source
+        && let Some(line) = line_in(&sidecar)
+    {
+        return (sidecar.into_owned(), Some(line));
+    }
+    (source.to_string(), line_in(source))
 }
 
 /// Duplicate or malformed slugs in themes.toml and entities.toml.

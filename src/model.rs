@@ -163,6 +163,9 @@ pub struct Record {
     /// Day the article was added (`dossier add`), from the sidecar.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub added: Option<String>,
+    /// Former slugs, each forwarding to the article (`aliases`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub aliases: Vec<String>,
     /// Hash of everything the record was made from (source, sidecar); with
     /// the normalization settings, it decides whether pages must be redone.
     #[serde(skip)]
@@ -245,6 +248,9 @@ pub struct Event {
     /// `draft = true` in its front matter: built only with `--drafts`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub draft: bool,
+    /// Former slugs, each forwarding to the event (`aliases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 impl Event {

@@ -40,6 +40,9 @@ pub struct ArticleMeta {
     pub note: Option<String>,
     #[serde(default, deserialize_with = "frontmatter::date_string")]
     pub added: Option<String>,
+    /// Slugs the article was published under before: each keeps a page
+    /// that forwards to the article, so links to the old URL still land.
+    pub aliases: Option<Vec<String>>,
 }
 
 impl ArticleMeta {
@@ -58,6 +61,7 @@ impl ArticleMeta {
             summary: other.summary.or(self.summary),
             note: other.note.or(self.note),
             added: other.added.or(self.added),
+            aliases: other.aliases.or(self.aliases),
         }
     }
 }
@@ -280,7 +284,7 @@ impl Normalizer {
                 let line = e.span().map(|sp| crate::diagnostics::line_of_offset(&s.text, sp.start));
                 diagnostics.push(
                     Diagnostic::error(&s.path, line, format!("sidecar: {}", e.message().trim()))
-                        .with_hint("a sidecar takes title, title_en, date, slug, outlet, url, language, themes, entities, summary, note, added"),
+                        .with_hint("a sidecar takes title, title_en, date, slug, outlet, url, language, themes, entities, summary, note, added, aliases"),
                 );
                 ArticleMeta::default()
             })
@@ -437,6 +441,14 @@ impl Normalizer {
                 );
             }
         }
+        for alias in meta.aliases.iter().flatten() {
+            if let Some(problem) = alias_problem(alias) {
+                diagnostics.push(
+                    Diagnostic::error(meta_file, key_line(meta_text, "aliases"), problem)
+                        .with_hint(ALIAS_HINT),
+                );
+            }
+        }
         if let Some(added) = &meta.added
             && PartialDate::parse(added).is_none()
         {
@@ -472,6 +484,12 @@ impl Normalizer {
             summary: meta.summary,
             note: meta.note,
             added: meta.added,
+            aliases: meta
+                .aliases
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|a| alias_problem(a).is_none())
+                .collect(),
             fingerprint: {
                 let mut h = blake3::Hasher::new();
                 h.update(article.source.path.as_bytes());
@@ -549,6 +567,13 @@ fn meta_source<'a>(
         (Some(path), Some(s)) => (path, s.text.as_str()),
         _ => (article.source.path.as_str(), article.source.text.as_str()),
     }
+}
+
+pub const ALIAS_HINT: &str = "an alias is a former slug: lowercase ASCII words joined by hyphens, e.g. aliases = [\"old-slug\"]";
+
+/// Why `alias` cannot be a page's former slug, if it cannot.
+pub fn alias_problem(alias: &str) -> Option<String> {
+    (slug::slugify(alias) != alias).then(|| format!("alias {alias:?} is not a URL-safe slug"))
 }
 
 fn key_line(text: &str, key: &str) -> Option<usize> {

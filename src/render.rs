@@ -350,6 +350,10 @@ enum Job {
     Articles,
     Article(usize),
     Event(usize),
+    /// The forward left at an article's former slug: (record, alias).
+    ArticleAlias(usize, usize),
+    /// The forward left at an event's former slug: (event, alias).
+    EventAlias(usize, usize),
     Months,
     Month(usize),
     Themes,
@@ -760,6 +764,18 @@ impl<'a> Renderer<'a> {
                 records(&mut h, &group.records);
             }
             Job::Outlet(o) => records(&mut h, &ix.outlets[o].records),
+            Job::ArticleAlias(r, _) => {
+                let record = &ix.records[r];
+                h.update(record.slug.as_bytes())
+                    .update(b"\0")
+                    .update(record.title.as_bytes());
+            }
+            Job::EventAlias(e, _) => {
+                let event = &ix.events[e];
+                h.update(event.slug.as_bytes())
+                    .update(b"\0")
+                    .update(event.title.as_bytes());
+            }
             Job::NotFound => {}
             _ => {
                 h.update(&k.all);
@@ -858,6 +874,15 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// A former URL's page: it forwards to `target`, keeping the `#pN` of
+    /// the link that led there.
+    fn alias_page(&self, path: String, target: &str, title: &str) -> Page {
+        let mut ctx = Context::new();
+        ctx.insert("target", target);
+        ctx.insert("canonical", &self.index.urls.absolute(target));
+        self.page(path, "alias.html", title, ctx)
+    }
+
     fn jobs(&self) -> Vec<Job> {
         let ix = self.index;
         let mut jobs = vec![
@@ -871,6 +896,12 @@ impl<'a> Renderer<'a> {
         ];
         jobs.extend((0..ix.records.len()).map(Job::Article));
         jobs.extend((0..ix.events.len()).map(Job::Event));
+        for (r, record) in ix.records.iter().enumerate() {
+            jobs.extend((0..record.aliases.len()).map(|a| Job::ArticleAlias(r, a)));
+        }
+        for (e, event) in ix.events.iter().enumerate() {
+            jobs.extend((0..event.aliases.len()).map(|a| Job::EventAlias(e, a)));
+        }
         jobs.extend((0..ix.months.len()).map(Job::Month));
         jobs.extend((0..ix.themes.len()).map(Job::Theme));
         jobs.extend((0..ix.entities.len()).map(Job::Entity));
@@ -889,6 +920,8 @@ impl<'a> Renderer<'a> {
             Job::Articles => "articles/index.html".into(),
             Job::Article(i) => format!("articles/{}/index.html", ix.records[i].slug),
             Job::Event(e) => format!("events/{}/index.html", ix.events[e].slug),
+            Job::ArticleAlias(r, a) => format!("articles/{}/index.html", ix.records[r].aliases[a]),
+            Job::EventAlias(e, a) => format!("events/{}/index.html", ix.events[e].aliases[a]),
             Job::Months => "months/index.html".into(),
             Job::Month(m) => format!("months/{}/index.html", self.month_key(m)),
             Job::Themes => "themes/index.html".into(),
@@ -932,6 +965,14 @@ impl<'a> Renderer<'a> {
             Job::Articles => self.articles_page(),
             Job::Article(i) => self.article_page(i),
             Job::Event(e) => self.event_page(e),
+            Job::ArticleAlias(r, _) => {
+                let record = &ix.records[r];
+                self.alias_page(path, &ix.urls.article(&record.slug), &record.title)
+            }
+            Job::EventAlias(e, _) => {
+                let event = &ix.events[e];
+                self.alias_page(path, &ix.urls.event(&event.slug), &event.title)
+            }
             Job::Months => {
                 let months: Vec<_> = ix
                     .months
@@ -1052,7 +1093,17 @@ impl<'a> Renderer<'a> {
                 let mut urls: Vec<String> = self
                     .jobs()
                     .into_iter()
-                    .filter(|j| !matches!(j, Job::Sitemap | Job::Feed | Job::NotFound))
+                    // Former URLs only forward: search engines should not list them.
+                    .filter(|j| {
+                        !matches!(
+                            j,
+                            Job::Sitemap
+                                | Job::Feed
+                                | Job::NotFound
+                                | Job::ArticleAlias(..)
+                                | Job::EventAlias(..)
+                        )
+                    })
                     .map(|j| {
                         ix.urls
                             .absolute(&ix.urls.page(self.path(j).trim_end_matches("index.html")))

@@ -210,11 +210,7 @@ fn live_reload() {
     let chromium = chromium();
     npm_ci();
     // A scratch copy of the example dossier: the script edits it.
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let root = scratch.path().join("dossier");
-    copy_tree(&repo().join("content"), &root.join("content"));
-    std::fs::copy(repo().join("dossier.toml"), root.join("dossier.toml"))
-        .expect("copy dossier.toml");
+    let (_scratch, root) = scratch_example();
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join("reload.mjs"))
         .arg(env!("CARGO_BIN_EXE_dossier"))
@@ -226,6 +222,44 @@ fn live_reload() {
     println!("{stdout}");
     eprintln!("{}", String::from_utf8_lossy(&result.stderr));
     assert!(result.status.success(), "live reload failed:\n{stdout}");
+}
+
+/// An article moved to a new slug keeps a page at its old one
+/// (`aliases`): in Chromium, the old address with `#p3` lands on the new
+/// page at paragraph 3, and without scripts the refresh still lands there
+/// (tests/browser/forward.mjs).
+#[test]
+fn a_former_url_forwards_to_the_same_paragraph() {
+    if skipped("a_former_url_forwards_to_the_same_paragraph") {
+        return;
+    }
+    let _alone = one_at_a_time();
+    let (_scratch, root) = scratch_example();
+    let sidecar = root.join("content/articles/001_9b10334a7624b0a2.toml");
+    let meta = std::fs::read_to_string(&sidecar).expect("read sidecar");
+    std::fs::write(
+        &sidecar,
+        format!("slug = \"ntb-iskander\"\naliases = [\"001-9b10334a7624b0a2\"]\n{meta}"),
+    )
+    .expect("write sidecar");
+    let out = build_site_of(&root);
+    run_on_site_with(
+        "forward.mjs",
+        "the forwarding suite",
+        &out.path().join("site"),
+        &["001-9b10334a7624b0a2", "ntb-iskander"],
+    );
+}
+
+/// A copy of the example dossier (`content/`, `dossier.toml`) at
+/// `TMP/dossier`, for a test that changes it.
+fn scratch_example() -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let root = scratch.path().join("dossier");
+    copy_tree(&repo().join("content"), &root.join("content"));
+    std::fs::copy(repo().join("dossier.toml"), root.join("dossier.toml"))
+        .expect("copy dossier.toml");
+    (scratch, root)
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -258,6 +292,11 @@ fn run_script(script: &str, what: &str) {
 /// the script's FAIL lines unless it exits 0. The caller holds
 /// `one_at_a_time()`.
 fn run_on_site(script: &str, what: &str, site: &Path) {
+    run_on_site_with(script, what, site, &[]);
+}
+
+/// As [`run_on_site`], with `args` after the site.
+fn run_on_site_with(script: &str, what: &str, site: &Path, args: &[&str]) {
     require_tool("node", &["--version"]);
     let chromium = chromium();
     npm_ci();
@@ -266,6 +305,7 @@ fn run_on_site(script: &str, what: &str, site: &Path) {
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join(script))
         .arg(site)
+        .args(args)
         .env("CHROMIUM", &chromium)
         .current_dir(repo());
     let result = run_with_limit(cmd, Duration::from_secs(180));
