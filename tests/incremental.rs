@@ -776,3 +776,27 @@ fn a_draft_marked_in_the_preview_leaves_and_comes_back() {
     let report = preview.step(&d, "unmarked", &[event]);
     assert_eq!(report.drafts_left_out, 0);
 }
+
+/// A former slug added to a sidecar while the preview runs gets its forward
+/// page; taken out again, the page goes: each step equal to a clean build.
+#[test]
+fn an_alias_comes_and_goes_in_the_preview() {
+    let d = Dossier::example();
+    let mut preview = Preview::of(&d);
+    preview.step(&d, "first", &[]);
+    let sidecar = "content/articles/001_9b10334a7624b0a2.toml";
+    let meta = d.read(sidecar);
+    d.write(sidecar, format!("aliases = [\"old-ntb\"]\n{meta}"));
+    preview.step(&d, "aliased", &[sidecar]);
+    let forward = "articles/old-ntb/index.html";
+    assert!(matches!(
+        preview.site.find(forward),
+        dossier::memory::Found::File(_)
+    ));
+    d.write(sidecar, &meta);
+    preview.step(&d, "unaliased", &[sidecar]);
+    assert!(matches!(
+        preview.site.find(forward),
+        dossier::memory::Found::Missing
+    ));
+}
