@@ -358,6 +358,8 @@ enum Job {
     Month(usize),
     Themes,
     Theme(usize),
+    /// A theme's Atom feed, beside its page.
+    ThemeFeed(usize),
     Entities,
     Entity(usize),
     Outlets,
@@ -367,6 +369,17 @@ enum Job {
     Sitemap,
     Feed,
     NotFound,
+}
+
+/// What a feed covers: the whole dossier, or one theme.
+struct FeedScope {
+    records: Vec<usize>,
+    events: Vec<usize>,
+    /// The theme's name and description; none for the dossier's feed.
+    title: Option<String>,
+    subtitle: Option<String>,
+    /// The site URL of the page the feed follows.
+    page: String,
 }
 
 /// One page to render: its output path, template and context.
@@ -753,6 +766,18 @@ impl<'a> Renderer<'a> {
                 events(&mut h, &group.events);
                 records(&mut h, &group.records);
             }
+            Job::ThemeFeed(t) => {
+                // An entry shows a record's summary or lead, which its card
+                // does not hold: its fingerprint covers them.
+                let group = &ix.by_theme[&ix.themes[t].slug];
+                for &r in &group.records {
+                    h.update(ix.records[r].fingerprint.as_bytes());
+                }
+                records(&mut h, &group.records);
+                for &e in &group.events {
+                    h.update(&k.events[e]);
+                }
+            }
             Job::Entity(e) => {
                 let group = &ix.by_entity[&ix.entities[e].slug];
                 events(&mut h, &group.events);
@@ -904,6 +929,7 @@ impl<'a> Renderer<'a> {
         }
         jobs.extend((0..ix.months.len()).map(Job::Month));
         jobs.extend((0..ix.themes.len()).map(Job::Theme));
+        jobs.extend((0..ix.themes.len()).map(Job::ThemeFeed));
         jobs.extend((0..ix.entities.len()).map(Job::Entity));
         jobs.extend((0..ix.outlets.len()).map(Job::Outlet));
         jobs.extend((0..ix.by_language.len()).map(Job::Language));
@@ -926,6 +952,7 @@ impl<'a> Renderer<'a> {
             Job::Month(m) => format!("months/{}/index.html", self.month_key(m)),
             Job::Themes => "themes/index.html".into(),
             Job::Theme(t) => format!("themes/{}/index.html", ix.themes[t].slug),
+            Job::ThemeFeed(t) => format!("themes/{}/feed.xml", ix.themes[t].slug),
             Job::Entities => "entities/index.html".into(),
             Job::Entity(e) => format!("entities/{}/index.html", ix.entities[e].slug),
             Job::Outlets => "outlets/index.html".into(),
@@ -1023,6 +1050,10 @@ impl<'a> Renderer<'a> {
                 let (months, undated) = self.by_month(&ix.by_theme[&theme.slug]);
                 let mut ctx = Context::new();
                 ctx.insert("theme", theme);
+                ctx.insert(
+                    "feed",
+                    &ix.urls.page(&format!("themes/{}/feed.xml", theme.slug)),
+                );
                 ctx.insert_value("months", months);
                 ctx.insert_value("undated", undated);
                 self.page(path, "theme.html", &theme.name, ctx)
@@ -1099,6 +1130,7 @@ impl<'a> Renderer<'a> {
                             j,
                             Job::Sitemap
                                 | Job::Feed
+                                | Job::ThemeFeed(_)
                                 | Job::NotFound
                                 | Job::ArticleAlias(..)
                                 | Job::EventAlias(..)
@@ -1123,14 +1155,35 @@ impl<'a> Renderer<'a> {
                 );
                 self.page(path, "search.html", "Search", ctx)
             }
-            Job::Feed => self.feed_page(),
+            Job::Feed => {
+                let all = FeedScope {
+                    records: (0..ix.records.len()).collect(),
+                    events: (0..ix.events.len()).collect(),
+                    title: None,
+                    subtitle: None,
+                    page: ix.urls.base().to_string(),
+                };
+                self.feed_page(path, all)
+            }
+            Job::ThemeFeed(t) => {
+                let theme = &ix.themes[t];
+                let group = &ix.by_theme[&theme.slug];
+                let scope = FeedScope {
+                    records: group.records.clone(),
+                    events: group.events.clone(),
+                    title: Some(theme.name.clone()),
+                    subtitle: Some(theme.description.clone()).filter(|d| !d.is_empty()),
+                    page: ix.urls.theme(&theme.slug),
+                };
+                self.feed_page(path, scope)
+            }
             Job::NotFound => self.page(path, "404.html", "Page not found", Context::new()),
         }
     }
 
     /// Atom: articles and events, newest first. Dates come from content
     /// (an article's `added` day, else its date), never from the clock.
-    fn feed_page(&self) -> Page {
+    fn feed_page(&self, path: String, scope: FeedScope) -> Page {
         const ENTRIES: usize = 50;
         let ix = self.index;
         let stamp = |date: &str| {
@@ -1150,7 +1203,8 @@ impl<'a> Renderer<'a> {
             Event(usize),
         }
         let mut items: Vec<(String, String, Item)> = Vec::new();
-        for (i, r) in ix.records.iter().enumerate() {
+        for &i in &scope.records {
+            let r = &ix.records[i];
             if let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) {
                 items.push((
                     updated,
@@ -1159,7 +1213,8 @@ impl<'a> Renderer<'a> {
                 ));
             }
         }
-        for (n, e) in ix.events.iter().enumerate() {
+        for &n in &scope.events {
+            let e = &ix.events[n];
             if let Some(updated) = stamp(&e.date) {
                 items.push((
                     updated,
@@ -1204,9 +1259,11 @@ impl<'a> Renderer<'a> {
             &entries.into_iter().map(|e| e.1).collect::<Vec<_>>(),
         );
         ctx.insert("updated", &updated);
-        ctx.insert("feed_url", &ix.urls.absolute(&ix.urls.page("feed.xml")));
-        ctx.insert("site_url", &ix.urls.absolute(ix.urls.base()));
-        self.page("feed.xml".into(), "feed.xml", "Feed", ctx)
+        ctx.insert("feed_url", &ix.urls.absolute(&ix.urls.page(&path)));
+        ctx.insert("site_url", &ix.urls.absolute(&scope.page));
+        ctx.insert("feed_title", &scope.title);
+        ctx.insert("feed_subtitle", &scope.subtitle);
+        self.page(path, "feed.xml", "Feed", ctx)
     }
 
     /// A group's events and articles by month, newest month first, and its
