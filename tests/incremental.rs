@@ -576,6 +576,19 @@ impl Preview {
         dossier::build::build_in_memory(&self.options, &mut self.cache, &self.site)
     }
 
+    /// The example dossier, built once in a preview.
+    fn started() -> (Dossier, Preview) {
+        let d = Dossier::example();
+        let mut preview = Preview::of(&d);
+        preview.step(&d, "first", &[]);
+        (d, preview)
+    }
+
+    /// Whether the site in memory has the file `path`.
+    fn has(&self, path: &str) -> bool {
+        matches!(self.site.find(path), dossier::memory::Found::File(_))
+    }
+
     /// A rebuild that succeeds and holds what a clean build of `d` writes.
     fn step(&mut self, d: &Dossier, name: &str, changed: &[&str]) -> dossier::BuildReport {
         let report = self.rebuild(changed).expect("build in memory");
@@ -755,21 +768,14 @@ fn a_kept_event_follows_the_articles_it_looks_up() {
 /// equal to a clean build.
 #[test]
 fn a_draft_marked_in_the_preview_leaves_and_comes_back() {
-    let d = Dossier::example();
-    let mut preview = Preview::of(&d);
-    preview.step(&d, "first", &[]);
+    let (d, mut preview) = Preview::started();
     let event = "content/events/2022-05-lukashenko-ap-interview.md";
     let text = d.read(event);
     d.write(event, text.replacen("+++\n", "+++\ndraft = true\n", 1));
     let report = preview.step(&d, "marked", &[event]);
     assert_eq!(report.drafts_left_out, 1);
     assert!(
-        matches!(
-            preview
-                .site
-                .find("events/2022-05-lukashenko-ap-interview/index.html"),
-            dossier::memory::Found::Missing
-        ),
+        !preview.has("events/2022-05-lukashenko-ap-interview/index.html"),
         "the draft's page is gone"
     );
     d.write(event, &text);
@@ -781,22 +787,14 @@ fn a_draft_marked_in_the_preview_leaves_and_comes_back() {
 /// page; taken out again, the page goes: each step equal to a clean build.
 #[test]
 fn an_alias_comes_and_goes_in_the_preview() {
-    let d = Dossier::example();
-    let mut preview = Preview::of(&d);
-    preview.step(&d, "first", &[]);
+    let (d, mut preview) = Preview::started();
     let sidecar = "content/articles/001_9b10334a7624b0a2.toml";
     let meta = d.read(sidecar);
     d.write(sidecar, format!("aliases = [\"old-ntb\"]\n{meta}"));
     preview.step(&d, "aliased", &[sidecar]);
     let forward = "articles/old-ntb/index.html";
-    assert!(matches!(
-        preview.site.find(forward),
-        dossier::memory::Found::File(_)
-    ));
+    assert!(preview.has(forward), "the forward is made");
     d.write(sidecar, &meta);
     preview.step(&d, "unaliased", &[sidecar]);
-    assert!(matches!(
-        preview.site.find(forward),
-        dossier::memory::Found::Missing
-    ));
+    assert!(!preview.has(forward), "the forward is gone");
 }
