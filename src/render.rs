@@ -362,6 +362,8 @@ enum Job {
     ThemeFeed(usize),
     Entities,
     Entity(usize),
+    /// An entity's Atom feed, beside its page.
+    EntityFeed(usize),
     Outlets,
     Outlet(usize),
     Language(usize),
@@ -371,15 +373,27 @@ enum Job {
     NotFound,
 }
 
-/// What a feed covers: the whole dossier, or one theme.
+/// What a feed covers: the whole dossier, or one theme's or entity's group.
 struct FeedScope {
     records: Vec<usize>,
     events: Vec<usize>,
-    /// The theme's name and description; none for the dossier's feed.
+    /// The group's name and description; none for the dossier's feed.
     title: Option<String>,
     subtitle: Option<String>,
     /// The site URL of the page the feed follows.
     page: String,
+}
+
+impl FeedScope {
+    fn of(group: &Group, name: &str, description: &str, page: String) -> FeedScope {
+        FeedScope {
+            records: group.records.clone(),
+            events: group.events.clone(),
+            title: Some(name.to_string()),
+            subtitle: Some(description.to_string()).filter(|d| !d.is_empty()),
+            page,
+        }
+    }
 }
 
 /// One page to render: its output path, template and context.
@@ -730,6 +744,17 @@ impl<'a> Renderer<'a> {
                 h.update(&k.event_cards[e]);
             }
         };
+        // A feed entry shows a record's summary or lead, which its card does
+        // not hold: its fingerprint covers them.
+        let feed = |h: &mut blake3::Hasher, group: &Group| {
+            for &r in &group.records {
+                h.update(ix.records[r].fingerprint.as_bytes());
+            }
+            records(h, &group.records);
+            for &e in &group.events {
+                h.update(&k.events[e]);
+            }
+        };
         match job {
             Job::Article(i) => {
                 h.update(ix.records[i].fingerprint.as_bytes());
@@ -766,18 +791,8 @@ impl<'a> Renderer<'a> {
                 events(&mut h, &group.events);
                 records(&mut h, &group.records);
             }
-            Job::ThemeFeed(t) => {
-                // An entry shows a record's summary or lead, which its card
-                // does not hold: its fingerprint covers them.
-                let group = &ix.by_theme[&ix.themes[t].slug];
-                for &r in &group.records {
-                    h.update(ix.records[r].fingerprint.as_bytes());
-                }
-                records(&mut h, &group.records);
-                for &e in &group.events {
-                    h.update(&k.events[e]);
-                }
-            }
+            Job::ThemeFeed(t) => feed(&mut h, &ix.by_theme[&ix.themes[t].slug]),
+            Job::EntityFeed(e) => feed(&mut h, &ix.by_entity[&ix.entities[e].slug]),
             Job::Entity(e) => {
                 let group = &ix.by_entity[&ix.entities[e].slug];
                 events(&mut h, &group.events);
@@ -931,6 +946,7 @@ impl<'a> Renderer<'a> {
         jobs.extend((0..ix.themes.len()).map(Job::Theme));
         jobs.extend((0..ix.themes.len()).map(Job::ThemeFeed));
         jobs.extend((0..ix.entities.len()).map(Job::Entity));
+        jobs.extend((0..ix.entities.len()).map(Job::EntityFeed));
         jobs.extend((0..ix.outlets.len()).map(Job::Outlet));
         jobs.extend((0..ix.by_language.len()).map(Job::Language));
         jobs.extend([Job::Search, Job::Sitemap, Job::Feed, Job::NotFound]);
@@ -955,6 +971,7 @@ impl<'a> Renderer<'a> {
             Job::ThemeFeed(t) => format!("themes/{}/feed.xml", ix.themes[t].slug),
             Job::Entities => "entities/index.html".into(),
             Job::Entity(e) => format!("entities/{}/index.html", ix.entities[e].slug),
+            Job::EntityFeed(e) => format!("entities/{}/feed.xml", ix.entities[e].slug),
             Job::Outlets => "outlets/index.html".into(),
             Job::Outlet(o) => format!("outlets/{}/index.html", ix.outlets[o].slug),
             Job::Language(l) => format!("languages/{}/index.html", self.language_code(l)),
@@ -1086,6 +1103,10 @@ impl<'a> Renderer<'a> {
                 let group = &ix.by_entity[&entity.slug];
                 let mut ctx = Context::new();
                 ctx.insert("entity", entity);
+                ctx.insert(
+                    "feed",
+                    &ix.urls.page(&format!("entities/{}/feed.xml", entity.slug)),
+                );
                 ctx.insert_value("events", self.event_list(&group.events));
                 ctx.insert_value("articles", self.article_list(&group.records));
                 self.page(path, "entity.html", &entity.name, ctx)
@@ -1131,6 +1152,7 @@ impl<'a> Renderer<'a> {
                             Job::Sitemap
                                 | Job::Feed
                                 | Job::ThemeFeed(_)
+                                | Job::EntityFeed(_)
                                 | Job::NotFound
                                 | Job::ArticleAlias(..)
                                 | Job::EventAlias(..)
@@ -1167,14 +1189,22 @@ impl<'a> Renderer<'a> {
             }
             Job::ThemeFeed(t) => {
                 let theme = &ix.themes[t];
-                let group = &ix.by_theme[&theme.slug];
-                let scope = FeedScope {
-                    records: group.records.clone(),
-                    events: group.events.clone(),
-                    title: Some(theme.name.clone()),
-                    subtitle: Some(theme.description.clone()).filter(|d| !d.is_empty()),
-                    page: ix.urls.theme(&theme.slug),
-                };
+                let scope = FeedScope::of(
+                    &ix.by_theme[&theme.slug],
+                    &theme.name,
+                    &theme.description,
+                    ix.urls.theme(&theme.slug),
+                );
+                self.feed_page(path, scope)
+            }
+            Job::EntityFeed(e) => {
+                let entity = &ix.entities[e];
+                let scope = FeedScope::of(
+                    &ix.by_entity[&entity.slug],
+                    &entity.name,
+                    &entity.description,
+                    ix.urls.entity(&entity.slug),
+                );
                 self.feed_page(path, scope)
             }
             Job::NotFound => self.page(path, "404.html", "Page not found", Context::new()),

@@ -411,67 +411,72 @@ fn not_found_page_links_work_from_any_depth() {
     );
 }
 
-/// Each theme has an Atom feed beside its page, linked from its head: its
-/// entries are exactly the theme's articles and events (the example has
-/// fewer than 50 in each), newest first, under the absolute base.
+/// Each theme and each entity has an Atom feed beside its page, linked from
+/// its head: its entries are exactly the group's dated articles and events
+/// (the example has fewer than 50 in each), newest first, under the
+/// absolute base.
 #[test]
-fn each_theme_has_a_feed_of_its_own_entries() {
+fn each_theme_and_entity_has_a_feed_of_its_own_entries() {
     let d = Dossier::example();
     let out = d.build_ok("site", &["--base-url", PROJECT_BASE]);
     let records = records(&out);
     let events = events(&out);
-    let themes = std::fs::read_dir(out.join("themes")).unwrap();
-    let mut feeds = 0;
-    for theme in themes.flatten().filter(|e| e.path().is_dir()) {
-        let slug = theme.file_name().to_string_lossy().into_owned();
-        let feed = std::fs::read_to_string(theme.path().join("feed.xml"))
-            .unwrap_or_else(|e| panic!("themes/{slug}/feed.xml: {e}"));
-        feeds += 1;
-        let feed_url = format!("{PROJECT_BASE}themes/{slug}/feed.xml");
-        assert!(
-            attributes(&feed, "href").contains(&feed_url),
-            "{slug}: self link"
-        );
-        let ids = elements(&feed, "id");
-        assert_eq!(ids[0], feed_url, "{slug}: the feed's id");
+    for (kind, field, at_least) in [("themes", "themes", 10), ("entities", "entities", 10)] {
+        let mut feeds = 0;
+        for group in std::fs::read_dir(out.join(kind)).unwrap().flatten() {
+            if !group.path().is_dir() {
+                continue;
+            }
+            let slug = group.file_name().to_string_lossy().into_owned();
+            let feed = std::fs::read_to_string(group.path().join("feed.xml"))
+                .unwrap_or_else(|e| panic!("{kind}/{slug}/feed.xml: {e}"));
+            feeds += 1;
+            let feed_url = format!("{PROJECT_BASE}{kind}/{slug}/feed.xml");
+            assert!(
+                attributes(&feed, "href").contains(&feed_url),
+                "{slug}: self link"
+            );
+            let ids = elements(&feed, "id");
+            assert_eq!(ids[0], feed_url, "{slug}: the feed's id");
 
-        let in_theme = |v: &serde_json::Value| {
-            v["themes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t == slug.as_str())
-        };
-        let mut expected: BTreeSet<String> = records
-            .values()
-            .filter(|r| in_theme(r) && r["date"].is_string())
-            .map(|r| format!("urn:dossier:article:{}", r["id"].as_str().unwrap()))
-            .collect();
-        expected.extend(
-            events
-                .iter()
-                .filter(|e| in_theme(e))
-                .map(|e| format!("urn:dossier:event:{}", e["id"].as_str().unwrap())),
-        );
-        let found: BTreeSet<String> = ids[1..].iter().cloned().collect();
-        assert_eq!(found, expected, "{slug}: the feed's entries");
-        let updated = elements(&feed, "updated");
-        assert!(
-            updated[1..].windows(2).all(|w| w[0] >= w[1]),
-            "{slug}: entries newest first: {updated:?}"
-        );
+            let in_group = |v: &serde_json::Value| {
+                v[field]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == slug.as_str())
+            };
+            let mut expected: BTreeSet<String> = records
+                .values()
+                .filter(|r| in_group(r) && r["date"].is_string())
+                .map(|r| format!("urn:dossier:article:{}", r["id"].as_str().unwrap()))
+                .collect();
+            expected.extend(
+                events
+                    .iter()
+                    .filter(|e| in_group(e))
+                    .map(|e| format!("urn:dossier:event:{}", e["id"].as_str().unwrap())),
+            );
+            let found: BTreeSet<String> = ids[1..].iter().cloned().collect();
+            assert_eq!(found, expected, "{kind}/{slug}: the feed's entries");
+            let updated = elements(&feed, "updated");
+            assert!(
+                updated[1..].windows(2).all(|w| w[0] >= w[1]),
+                "{slug}: entries newest first: {updated:?}"
+            );
 
-        let page = read_html(&theme.path().join("index.html"));
-        let alternates: Vec<&str> = page
-            .select(&sel(
-                "head link[rel=alternate][type='application/atom+xml']",
-            ))
-            .filter_map(|l| l.value().attr("href"))
-            .collect();
-        assert!(
-            alternates.contains(&format!("/dossier-demo/themes/{slug}/feed.xml").as_str()),
-            "{slug}: the page's head links its feed: {alternates:?}"
-        );
+            let page = read_html(&group.path().join("index.html"));
+            let alternates: Vec<&str> = page
+                .select(&sel(
+                    "head link[rel=alternate][type='application/atom+xml']",
+                ))
+                .filter_map(|l| l.value().attr("href"))
+                .collect();
+            assert!(
+                alternates.contains(&format!("/dossier-demo/{kind}/{slug}/feed.xml").as_str()),
+                "{slug}: the page's head links its feed: {alternates:?}"
+            );
+        }
+        assert!(feeds >= at_least, "{feeds} {kind} feeds");
     }
-    assert!(feeds >= 10, "{feeds} theme feeds");
 }
