@@ -785,10 +785,13 @@ pub fn sanitize_html(html: &str) -> String {
 }
 
 fn is_caption(text: &str) -> bool {
-    CAPTION.find(text).is_some_and(|m| {
-        let after = &text[m.end()..];
-        m.start() == 0 || after.chars().count() <= 80
-    })
+    // Every caption has a colon; most paragraphs have none, and the
+    // unanchored search cost ~3 % of a 10,000-article build.
+    text.contains(':')
+        && CAPTION.find(text).is_some_and(|m| {
+            let after = &text[m.end()..];
+            m.start() == 0 || after.chars().count() <= 80
+        })
 }
 
 fn agency_of(text: &str) -> Option<String> {
