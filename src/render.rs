@@ -1145,7 +1145,8 @@ impl<'a> Renderer<'a> {
                 let mut urls: Vec<String> = self
                     .jobs()
                     .into_iter()
-                    // Former URLs only forward: search engines should not list them.
+                    // Only pages: no feeds, no 404, and no former URLs
+                    // (they only forward; search engines should not list them).
                     .filter(|j| {
                         !matches!(
                             j,
