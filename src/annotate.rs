@@ -78,8 +78,8 @@ struct EventSlugs<'a> {
 /// The events of a build, and the drafts it left out.
 pub struct Annotated {
     pub events: Vec<Event>,
-    /// Ids of the events marked `draft = true` that were not built.
-    pub drafts_left_out: Vec<String>,
+    /// Events marked `draft = true` that were not built.
+    pub drafts_left_out: usize,
 }
 
 struct Parsed<'s> {
@@ -155,11 +155,9 @@ impl Annotator<'_> {
             })
             .collect();
         events.sort_by_cached_key(|e| (e.partial_date(), e.id.clone()));
-        let mut drafts_left_out: Vec<String> = left_out.into_iter().map(|p| p.id).collect();
-        drafts_left_out.sort_unstable();
         Annotated {
             events,
-            drafts_left_out,
+            drafts_left_out: left_out.len(),
         }
     }
 

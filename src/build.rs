@@ -183,8 +183,8 @@ pub struct Prepared {
     pub theme: Theme,
     pub diagnostics: Vec<Diagnostic>,
     pub timings: Timings,
-    /// Ids of the draft events left out.
-    pub drafts_left_out: Vec<String>,
+    /// Draft events left out.
+    pub drafts_left_out: usize,
 }
 
 pub fn prepare(options: &BuildOptions) -> Result<Prepared, Vec<Diagnostic>> {
@@ -600,7 +600,7 @@ fn report(
     BuildReport {
         articles: prepared.index.records.len(),
         events: prepared.index.events.len(),
-        drafts_left_out: prepared.drafts_left_out.len(),
+        drafts_left_out: prepared.drafts_left_out,
         files,
         written,
         unchanged,

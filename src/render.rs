@@ -1067,10 +1067,7 @@ impl<'a> Renderer<'a> {
                 let (months, undated) = self.by_month(&ix.by_theme[&theme.slug]);
                 let mut ctx = Context::new();
                 ctx.insert("theme", theme);
-                ctx.insert(
-                    "feed",
-                    &ix.urls.page(&format!("themes/{}/feed.xml", theme.slug)),
-                );
+                ctx.insert("feed", &ix.urls.page(&self.path(Job::ThemeFeed(t))));
                 ctx.insert_value("months", months);
                 ctx.insert_value("undated", undated);
                 self.page(path, "theme.html", &theme.name, ctx)
@@ -1103,10 +1100,7 @@ impl<'a> Renderer<'a> {
                 let group = &ix.by_entity[&entity.slug];
                 let mut ctx = Context::new();
                 ctx.insert("entity", entity);
-                ctx.insert(
-                    "feed",
-                    &ix.urls.page(&format!("entities/{}/feed.xml", entity.slug)),
-                );
+                ctx.insert("feed", &ix.urls.page(&self.path(Job::EntityFeed(e))));
                 ctx.insert_value("events", self.event_list(&group.events));
                 ctx.insert_value("articles", self.article_list(&group.records));
                 self.page(path, "entity.html", &entity.name, ctx)
