@@ -201,30 +201,68 @@ impl Staging<'_> {
             .insert(path, file);
     }
 
-    fn put_file(&self, path: &str, bytes: &[u8], key: Option<&str>) -> io::Result<()> {
+    /// Puts `bytes`, copied only when they differ from the previous
+    /// build's and are not handed over: an unchanged file keeps the bytes
+    /// and path it has (most of a rebuild's puts).
+    fn put_file(&self, path: &str, bytes: Given, key: Option<&str>) -> io::Result<()> {
         safe_relative(path)?;
-        let unchanged = self
-            .old
-            .files
-            .get(path)
-            .is_some_and(|old| old.bytes.equals(bytes));
-        let file = File {
-            bytes: Content::whole(Bytes::copy_from_slice(bytes)),
-            key: key.map(Arc::from),
-            digest: None,
+        let old = self.old.files.get_key_value(path);
+        let (path, file, unchanged) = match old {
+            Some((old_path, old)) if old.bytes.equals(bytes.as_slice()) => {
+                let file = File {
+                    bytes: old.bytes.clone(),
+                    key: match (key, &old.key) {
+                        (Some(new), Some(old)) if **old == *new => Some(old.clone()),
+                        (key, _) => key.map(Arc::from),
+                    },
+                    digest: None,
+                };
+                (old_path.clone(), file, true)
+            }
+            _ => {
+                let bytes = match bytes {
+                    Given::Owned(owned) => Bytes::from(owned),
+                    Given::Borrowed(bytes) => Bytes::copy_from_slice(bytes),
+                };
+                let file = File {
+                    bytes: Content::whole(bytes),
+                    key: key.map(Arc::from),
+                    digest: None,
+                };
+                (Arc::from(path), file, false)
+            }
         };
-        self.insert(Arc::from(path), file, unchanged);
+        self.insert(path, file, unchanged);
         Ok(())
+    }
+}
+
+/// A file's bytes as [`Sink`] was given them.
+enum Given<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl Given<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Given::Borrowed(bytes) => bytes,
+            Given::Owned(bytes) => bytes,
+        }
     }
 }
 
 impl Sink for Staging<'_> {
     fn put(&self, path: &str, bytes: &[u8]) -> io::Result<()> {
-        self.put_file(path, bytes, None)
+        self.put_file(path, Given::Borrowed(bytes), None)
     }
 
     fn put_keyed(&self, path: &str, bytes: &[u8], key: &str) -> io::Result<()> {
-        self.put_file(path, bytes, Some(key))
+        self.put_file(path, Given::Borrowed(bytes), Some(key))
+    }
+
+    fn put_owned(&self, path: &str, bytes: Vec<u8>, key: Option<&str>) -> io::Result<()> {
+        self.put_file(path, Given::Owned(bytes), key)
     }
 
     fn put_stream(
@@ -414,6 +452,38 @@ mod tests {
         // A whole file with those bytes is the same file.
         second.put("data/r.json", b"[\n1\n]\n").unwrap();
         assert_eq!(second.unchanged(), 2);
+    }
+
+    #[test]
+    fn unchanged_files_keep_their_bytes_and_changed_ones_are_taken_whole() {
+        let site = Site::new();
+        let first = site.begin();
+        first.put("a.html", b"A").unwrap();
+        first.put_owned("b.html", b"B".to_vec(), Some("k")).unwrap();
+        first.commit();
+        let kept = match site.find("a.html") {
+            Found::File(content) => content.to_bytes(),
+            _ => panic!("a.html is missing"),
+        };
+
+        let second = site.begin();
+        second.put_owned("a.html", b"A".to_vec(), None).unwrap();
+        second
+            .put_owned("b.html", b"B2".to_vec(), Some("k2"))
+            .unwrap();
+        assert_eq!((second.written(), second.unchanged()), (1, 1));
+        second.commit();
+        match site.find("a.html") {
+            // The same allocation: nothing was copied for an unchanged file.
+            Found::File(content) => assert_eq!(content.to_bytes().as_ptr(), kept.as_ptr()),
+            _ => panic!("a.html is missing"),
+        }
+        assert!(matches!(site.find("b.html"), Found::File(b) if b.to_bytes() == "B2"));
+        let third = site.begin();
+        assert!(
+            third.reuse("b.html", "k2").unwrap(),
+            "an owned put keeps its key"
+        );
     }
 
     #[test]

@@ -22,17 +22,23 @@ impl PartialDate {
     /// Parses `YYYY-MM` or `YYYY-MM-DD`, checking the calendar.
     pub fn parse(text: &str) -> Option<PartialDate> {
         let text = text.trim();
-        let parts: Vec<&str> = text.split('-').collect();
-        let number = |s: &str, len: usize| {
+        // Split by hand: this runs for every date of every page's context.
+        let mut parts = text.split('-');
+        let number = |s: Option<&str>, len: usize| {
+            let s = s?;
             (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| s.parse::<u32>().ok())
                 .flatten()
         };
-        let (year, month, day) = match parts.as_slice() {
-            [y, m] => (number(y, 4)?, number(m, 2)?, None),
-            [y, m, d] => (number(y, 4)?, number(m, 2)?, Some(number(d, 2)?)),
-            _ => return None,
+        let year = number(parts.next(), 4)?;
+        let month = number(parts.next(), 2)?;
+        let day = match parts.next() {
+            None => None,
+            d => Some(number(d, 2)?),
         };
+        if parts.next().is_some() {
+            return None;
+        }
         let year = year as i32;
         match day {
             Some(d) => chrono::NaiveDate::from_ymd_opt(year, month, d)?,
@@ -276,6 +282,10 @@ mod tests {
         assert!(PartialDate::parse("2022-13").is_none());
         assert!(PartialDate::parse("22-06").is_none());
         assert!(PartialDate::parse("2022-6-1").is_none());
+        for bad in ["2022", "2022-06-25-01", "2022-06-", "-2022-06", ""] {
+            assert!(PartialDate::parse(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(PartialDate::parse(" 2022-06 "), Some(m.clone()));
         assert!(m < d, "month precision sorts before days of that month");
     }
 }

@@ -57,6 +57,15 @@ pub trait Sink: Sync {
         self.put(path, &parts.concat())
     }
 
+    /// As [`Sink::put`] (or [`Sink::put_keyed`] with a key), handing the
+    /// buffer over: a sink that keeps files in memory takes it uncopied.
+    fn put_owned(&self, path: &str, bytes: Vec<u8>, key: Option<&str>) -> std::io::Result<()> {
+        match key {
+            Some(key) => self.put_keyed(path, &bytes, key),
+            None => self.put(path, &bytes),
+        }
+    }
+
     /// A page rendered from inputs that hash to `key`.
     fn put_keyed(&self, path: &str, bytes: &[u8], _key: &str) -> std::io::Result<()> {
         self.put(path, bytes)
@@ -885,7 +894,7 @@ impl<'a> Renderer<'a> {
                     })
                     .and_then(|()| {
                         hint(Some(html.len()));
-                        sink.put_keyed(&page.path, &html, &key).map_err(|e| {
+                        sink.put_owned(&page.path, html, Some(&key)).map_err(|e| {
                             Diagnostic::error(&page.path, None, format!("cannot write: {e}"))
                                 .with_hint("check that the output folder is writable and the disk is not full")
                         })
@@ -1211,45 +1220,60 @@ impl<'a> Renderer<'a> {
     fn feed_page(&self, path: String, scope: FeedScope) -> Page {
         const ENTRIES: usize = 50;
         let ix = self.index;
-        let stamp = |date: &str| {
-            let d = PartialDate::parse(date);
-            d.map(|d| {
-                format!(
-                    "{:04}-{:02}-{:02}T00:00:00Z",
-                    d.year,
-                    d.month,
-                    d.day.unwrap_or(1)
-                )
-            })
+        let stamp = |d: &PartialDate| {
+            format!(
+                "{:04}-{:02}-{:02}T00:00:00Z",
+                d.year,
+                d.month,
+                d.day.unwrap_or(1)
+            )
         };
-        // Sorted and cut first, so only the entries shown are made.
+        // Newest first, ties by id; only the entries shown are formatted
+        // (a dossier's feed chooses 50 of thousands, on every rebuild).
         enum Item {
             Article(usize),
             Event(usize),
         }
-        let mut items: Vec<(String, String, Item)> = Vec::new();
+        let day = |d: PartialDate| (d.year, d.month, d.day.unwrap_or(1));
+        // (day, kind, id, item): ties put articles before events, as their
+        // ids "urn:dossier:article:…" and "urn:dossier:event:…" sort.
+        type Entry<'a> = ((i32, u32, u32), u8, &'a str, Item);
+        let mut items: Vec<Entry> = Vec::new();
         for &i in &scope.records {
             let r = &ix.records[i];
-            if let Some(updated) = r.added.as_deref().or(r.date.as_deref()).and_then(stamp) {
-                items.push((
-                    updated,
-                    format!("urn:dossier:article:{}", r.id),
-                    Item::Article(i),
-                ));
+            if let Some(updated) = r
+                .added
+                .as_deref()
+                .or(r.date.as_deref())
+                .and_then(PartialDate::parse)
+            {
+                items.push((day(updated), 0, r.id.as_str(), Item::Article(i)));
             }
         }
         for &n in &scope.events {
             let e = &ix.events[n];
-            if let Some(updated) = stamp(&e.date) {
-                items.push((
-                    updated,
-                    format!("urn:dossier:event:{}", e.id),
-                    Item::Event(n),
-                ));
+            if let Some(updated) = PartialDate::parse(&e.date) {
+                items.push((day(updated), 1, e.id.as_str(), Item::Event(n)));
             }
         }
-        items.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        items.truncate(ENTRIES);
+        let order = |a: &Entry, b: &Entry| b.0.cmp(&a.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2)));
+        if items.len() > ENTRIES {
+            items.select_nth_unstable_by(ENTRIES - 1, order);
+            items.truncate(ENTRIES);
+        }
+        items.sort_by(order);
+        let items = items.into_iter().map(|((year, month, day), _, id, item)| {
+            let updated = stamp(&PartialDate {
+                year,
+                month,
+                day: Some(day),
+            });
+            let urn = match item {
+                Item::Article(_) => format!("urn:dossier:article:{id}"),
+                Item::Event(_) => format!("urn:dossier:event:{id}"),
+            };
+            (updated, urn, item)
+        });
         let entries: Vec<(String, serde_json::Value)> = items
             .into_iter()
             .map(|(updated, id, item)| {

@@ -944,9 +944,9 @@ pub fn write_index(
     salt: &[u8],
     stored: Option<&Stored>,
 ) -> Result<usize, Vec<Diagnostic>> {
-    let put = |path: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
+    let put = |path: &str, bytes: Vec<u8>| -> Result<(), Diagnostic> {
         let path = format!("{BUNDLE_DIR}/{path}");
-        sink.put(&path, bytes).map_err(|e| {
+        sink.put_owned(&path, bytes, None).map_err(|e| {
             Diagnostic::error(&path, None, format!("cannot write: {e}"))
                 .with_hint("check that the output folder is writable and the disk is not full")
         })
@@ -1024,7 +1024,11 @@ pub fn write_index(
         .par_iter()
         .filter_map(|(key, range)| {
             let text = shard_json(&entries[range.clone()]);
-            put(&format!("terms/{}.json", shard_file(key)), text.as_bytes()).err()
+            put(
+                &format!("terms/{}.json", shard_file(key)),
+                text.into_bytes(),
+            )
+            .err()
         })
         .collect();
     if !errors.is_empty() {
@@ -1053,7 +1057,7 @@ pub fn write_index(
         lengths,
     };
     let bytes = serde_json::to_vec(&meta).map_err(|e| vec![unserializable(e)])?;
-    put("meta.json", &bytes).map_err(|d| vec![d])?;
+    put("meta.json", bytes).map_err(|d| vec![d])?;
     Ok(blocks.len() + shards.len() + 1)
 }
 
@@ -1561,7 +1565,7 @@ fn write_block<'a>(context: &BlockContext<'a, '_>, block: &Block) -> Analysed<'a
         // Not kept in the memo: an unchanged block keeps the live site's
         // file by its key (above), so only changed blocks come here.
         let bytes = serialize().map_err(unserializable)?;
-        sink.put_keyed(&path, &bytes, &hex).map_err(io_error)?;
+        sink.put_owned(&path, bytes, Some(&hex)).map_err(io_error)?;
     }
     let languages = block.docs.clone().map(|n| documents.language(n));
     Ok((
