@@ -49,6 +49,8 @@ pub fn write_exports(index: &SiteIndex, sink: &dyn Sink, memo: &Memo) -> std::io
             })
             .collect();
         parts.push(index.settings.to_vec());
+        // The whole configuration: the annotations' label names the title.
+        parts.push(format!("{:?}", index.config).into_bytes());
         parts.push(index.urls.absolute("/").into_bytes());
         memo::key(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
     };
