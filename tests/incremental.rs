@@ -524,15 +524,7 @@ fn assert_same_as_clean_keeping_cache(d: &Dossier, live: &std::path::Path, step:
 /// A clean build of a copy of `d` without its cache (`d`'s stays): the
 /// copy, which holds the output, and the output.
 fn clean_build_of_a_copy(d: &Dossier, step: &str) -> (Dossier, std::path::PathBuf) {
-    let copy = Dossier::empty();
-    for dir in ["content", "templates", "static"] {
-        if d.path(dir).exists() {
-            copy_dir(&d.path(dir), &copy.path(dir));
-        }
-    }
-    if d.path("dossier.toml").exists() {
-        std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
-    }
+    let copy = copy_of(d);
     let clean = copy.out(&format!("clean-{step}"));
     copy.build(&clean, &[]).assert_ok();
     (copy, clean)
@@ -1105,24 +1097,38 @@ fn random_edit(
     (what, paths)
 }
 
-/// A clean build of a copy of `d` (the same content, templates, static
-/// files and configuration; no cache, no history) into a fresh folder.
-fn clean_build_of(
-    d: &Dossier,
-) -> (
-    Dossier,
-    std::path::PathBuf,
-    Result<dossier::BuildReport, Vec<String>>,
-) {
+/// A copy of `d`'s input (content, templates, static files and
+/// configuration), without its cache or output.
+fn copy_of(d: &Dossier) -> Dossier {
     let copy = Dossier::empty();
     for dir in ["content", "templates", "static"] {
         if d.path(dir).exists() {
             copy_dir(&d.path(dir), &copy.path(dir));
         }
     }
-    std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
+    if d.path("dossier.toml").exists() {
+        std::fs::copy(d.path("dossier.toml"), copy.path("dossier.toml")).unwrap();
+    }
+    copy
+}
+
+/// The outcome of a build, its diagnostics shown.
+type Shown = Result<dossier::BuildReport, Vec<String>>;
+
+/// A clean build of a copy of `d` (no cache, no history) with `options`
+/// but their root and output: the copy, its output folder, the outcome.
+fn clean_build_of(
+    d: &Dossier,
+    options: &dossier::BuildOptions,
+) -> (Dossier, std::path::PathBuf, Shown) {
+    let copy = copy_of(d);
     let out = copy.out("clean");
-    let result = dossier::build(&options_into(&copy, &out)).map_err(shown);
+    let clean = dossier::BuildOptions {
+        root: copy.root.clone(),
+        output: Some(out.clone()),
+        ..options.clone()
+    };
+    let result = dossier::build(&clean).map_err(shown);
     (copy, out, result)
 }
 
@@ -1160,8 +1166,15 @@ fn random_edits_give_what_clean_builds_give() {
         .unwrap_or(3u64);
     for seed in 1..=seeds {
         let d = Dossier::example();
+        // Every other seed builds for a project path, every third with drafts.
+        let vary = |options: dossier::BuildOptions| dossier::BuildOptions {
+            base_url: (seed % 2 == 0).then(|| "https://desk.example.org/belarus/".to_string()),
+            drafts: seed % 3 == 0,
+            ..options
+        };
         let mut preview = Preview::of(&d);
-        let disk = options_into(&d, &d.out("live"));
+        preview.options = vary(preview.options);
+        let disk = vary(options_into(&d, &d.out("live")));
         let mut disk_cache = BuildCache::default();
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let (mut made, mut next, mut broken) = (Vec::new(), 0, None);
@@ -1173,7 +1186,7 @@ fn random_edits_give_what_clean_builds_give() {
             };
             let name = format!("seed {seed}, step {step} ({what})");
             let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
-            let (_copy, clean, expected) = clean_build_of(&d);
+            let (_copy, clean, expected) = clean_build_of(&d, &disk);
             eprintln!("{name}: {}", if expected.is_ok() { "ok" } else { "fails" });
             let before = preview.site.files();
             let in_memory = preview.rebuild(&changed).map_err(shown);
