@@ -331,7 +331,12 @@ pub fn load_with_cache(
                 }
                 return None;
             };
-            let hit = cache.and_then(|c| c.entries.get(&id));
+            let rel = relative(root, &path);
+            // Made from this very file: `ID.md` and `ID.txt` share an id,
+            // and the one left after a clash must not take the other's record.
+            let hit = cache
+                .and_then(|c| c.entries.get(&id))
+                .filter(|hit| hit.record.source == rel);
             if let Some(hit) = hit
                 && unchanged(&path)
                 && sidecar.as_deref().is_none_or(&unchanged)
@@ -339,7 +344,6 @@ pub fn load_with_cache(
             {
                 return Some(Err(hit.clone()));
             }
-            let rel = relative(root, &path);
             let (stamp, bytes) = match hit {
                 Some(hit) => {
                     let stamp = Stamp::of(&path, sidecar.as_deref());

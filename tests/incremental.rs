@@ -810,6 +810,8 @@ impl Rng {
 /// An article the random edits made: its file's stem and its sidecar's fields.
 struct Made {
     stem: String,
+    /// "txt" or "md".
+    ext: &'static str,
     text: String,
     title: Option<String>,
     date: Option<String>,
@@ -839,7 +841,7 @@ impl Made {
     /// paths, as the watcher reports them.
     fn write(&self, d: &Dossier) -> Vec<String> {
         let (text, sidecar) = (
-            format!("content/articles/{}.txt", self.stem),
+            format!("content/articles/{}.{}", self.stem, self.ext),
             format!("content/articles/{}.toml", self.stem),
         );
         d.write(&text, &self.text);
@@ -875,7 +877,7 @@ fn random_edit(
     rng: &mut Rng,
     made: &mut Vec<Made>,
     next: &mut usize,
-    broken: &mut Option<(String, String)>,
+    broken: &mut Option<(String, Option<String>)>,
 ) -> (String, Vec<String>) {
     const WORDS: [&str; 10] = [
         "Iskander",
@@ -910,17 +912,32 @@ fn random_edit(
     // A file broken by the edit before is mended along with this one.
     let mut mended = Vec::new();
     if let Some((rel, text)) = broken.take() {
-        d.write(&rel, text);
+        match text {
+            Some(text) => d.write(&rel, text),
+            None => std::fs::remove_file(d.path(&rel)).unwrap(),
+        }
         mended.push(rel);
     }
-    let kind = if made.is_empty() { 0 } else { rng.below(18) };
+    let kind = if made.is_empty() { 0 } else { rng.below(20) };
     let m = rng.below(made.len().max(1));
     let (what, mut paths) = match kind {
         0 | 1 => {
             *next += 1;
+            let markdown = kind == 1;
+            let body = format!("{}\n\n{}\n", sentence(rng), sentence(rng));
             let article = Made {
                 stem: format!("rand-{next:03}"),
-                text: format!("{}\n\n{}\n", sentence(rng), sentence(rng)),
+                ext: if markdown { "md" } else { "txt" },
+                text: match markdown {
+                    // Front matter, emphasis, a link and raw HTML to sanitize.
+                    true => format!(
+                        "+++\ntitle = \"{}\"\ndate = \"{}\"\n+++\n*{}* [kilde](https://example.org/a)\n\n<script>alert(1)</script><b onclick=\"x()\">{body}</b>\n",
+                        rng.pick(&TITLES),
+                        rng.pick(&DATES),
+                        rng.pick(&WORDS),
+                    ),
+                    false => body,
+                },
                 title: (rng.below(2) == 0).then(|| rng.pick(&TITLES).to_string()),
                 date: (rng.below(3) > 0).then(|| rng.pick(&DATES).to_string()),
                 slug: None,
@@ -928,7 +945,10 @@ fn random_edit(
             };
             let paths = article.write(d);
             made.push(article);
-            ("article added".into(), paths)
+            (
+                format!("article added ({})", if markdown { "md" } else { "txt" }),
+                paths,
+            )
         }
         2 => {
             made[m].title = Some(rng.pick(&TITLES).to_string());
@@ -1016,7 +1036,7 @@ fn random_edit(
             let event = rng.pick(&EVENTS);
             let text = d.read(event);
             d.write(event, text.replacen("+++\n", "+++\ndate = [\n", 1));
-            *broken = Some((event.to_string(), text));
+            *broken = Some((event.to_string(), Some(text)));
             (
                 "event's front matter broken".into(),
                 vec![event.to_string()],
@@ -1052,6 +1072,31 @@ fn random_edit(
                 Some("themes = ["),
             ),
         ),
+        17 => {
+            // For one edit: the text gone, its sidecar left behind (a warning).
+            let article = &mut made[m];
+            if article.title.is_none() {
+                article.title = Some(rng.pick(&TITLES).to_string());
+                article.write(d);
+            }
+            let text = format!("content/articles/{}.{}", article.stem, article.ext);
+            std::fs::remove_file(d.path(&text)).unwrap();
+            *broken = Some((text.clone(), Some(article.text.clone())));
+            let sidecar = format!("content/articles/{}.toml", article.stem);
+            (
+                "article's text gone, its sidecar left".into(),
+                vec![text, sidecar],
+            )
+        }
+        18 => {
+            // For one edit: a second article with the same id (an error).
+            let article = &made[m];
+            let other = if article.ext == "md" { "txt" } else { "md" };
+            let twin = format!("content/articles/{}.{other}", article.stem);
+            d.write(&twin, "Et notat.\n");
+            *broken = Some((twin.clone(), None));
+            ("a second article with the same id".into(), vec![twin])
+        }
         _ => match rng.below(3) {
             0 => {
                 let builtin =
@@ -1177,7 +1222,7 @@ fn random_edits_give_what_clean_builds_give() {
         let disk = vary(options_into(&d, &d.out("live")));
         let mut disk_cache = BuildCache::default();
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let (mut made, mut next, mut broken) = (Vec::new(), 0, None);
+        let (mut made, mut next, mut broken) = (Vec::new(), 0, None::<(String, Option<String>)>);
         for step in 0..14 {
             let (what, changed) = if step == 0 {
                 ("first build".to_string(), Vec::new())
@@ -1193,11 +1238,25 @@ fn random_edits_give_what_clean_builds_give() {
             let on_disk =
                 dossier::build::build_with_cache(&disk, Some(&mut disk_cache)).map_err(shown);
             match expected {
-                Ok(_) => {
-                    in_memory.unwrap_or_else(|e| panic!("{name}: the preview failed: {e:?}"));
-                    assert_site_holds(&preview.site, &clean, &name);
-                    on_disk.unwrap_or_else(|e| panic!("{name}: the cached build failed: {e:?}"));
-                    assert_same_files(disk.output.as_deref().unwrap(), &clean, &name);
+                Ok(report) => {
+                    let warnings = |r: &dossier::BuildReport| shown(r.diagnostics.clone());
+                    let in_memory =
+                        in_memory.unwrap_or_else(|e| panic!("{name}: the preview failed: {e:?}"));
+                    assert_site_holds(&preview.site, &clean, &format!("{name}, in memory"));
+                    assert_eq!(
+                        warnings(&in_memory),
+                        warnings(&report),
+                        "{name}: the preview warns alike"
+                    );
+                    let on_disk = on_disk
+                        .unwrap_or_else(|e| panic!("{name}: the cached build failed: {e:?}"));
+                    let live = disk.output.as_deref().unwrap();
+                    assert_same_files(live, &clean, &format!("{name}, on disk"));
+                    assert_eq!(
+                        warnings(&on_disk),
+                        warnings(&report),
+                        "{name}: the cached build warns alike"
+                    );
                 }
                 Err(errors) => {
                     assert_eq!(
@@ -1238,4 +1297,24 @@ fn a_retitled_site_is_retitled_everywhere_in_the_preview() {
     };
     let annotations: serde_json::Value = serde_json::from_slice(&annotations.to_bytes()).unwrap();
     assert_eq!(annotations["label"], "Citations of Belarus, retitled");
+}
+
+/// Two articles with one id (`twin.md` beside `twin.txt`) fail the build;
+/// once one goes, the page shows the one left, not the record the clash
+/// left in the preview's cache.
+#[test]
+fn the_article_left_after_an_id_clash_is_the_one_shown() {
+    let (d, mut preview) = Preview::started();
+    d.write("content/articles/twin.txt", "Et notat om Iskander.\n");
+    preview.step(&d, "txt", &["content/articles/twin.txt"]);
+    d.write("content/articles/twin.md", "Ein Text über Minsk.\n");
+    let errors = preview
+        .rebuild(&["content/articles/twin.md"])
+        .expect_err("one id, two articles");
+    assert!(
+        errors.iter().any(|e| e.message.contains("is also used by")),
+        "{errors:?}"
+    );
+    std::fs::remove_file(d.path("content/articles/twin.md")).unwrap();
+    preview.step(&d, "md gone", &["content/articles/twin.md"]);
 }
