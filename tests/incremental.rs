@@ -817,9 +817,27 @@ struct Made {
     date: Option<String>,
     slug: Option<String>,
     aliases: Vec<String>,
+    /// Cited, with a link to it, by the event [`Made::event`].
+    cited: bool,
 }
 
 impl Made {
+    /// The event citing this article when it is `cited`.
+    fn event(&self) -> String {
+        format!("content/events/2024-01-cites-{}.md", self.stem)
+    }
+
+    /// The event citing the text's first four words and linking to it
+    /// (`quote` instead, to misquote it).
+    fn event_text(&self, quote: Option<&str>) -> String {
+        let first: Vec<&str> = self.text.split_whitespace().take(4).collect();
+        let quote = quote.map_or_else(|| first.join(" "), str::to_string);
+        format!(
+            "+++\ndate = \"2024-01\"\ntitle = \"Noted in {stem}\"\n\n[[citations]]\narticle = \"{stem}\"\nquote = \"{quote}\"\n+++\nSee [the clipping](@/articles/{stem}).\n",
+            stem = self.stem
+        )
+    }
+
     fn sidecar(&self) -> String {
         let mut out = String::new();
         for (field, value) in [
@@ -918,7 +936,7 @@ fn random_edit(
         }
         mended.push(rel);
     }
-    let kind = if made.is_empty() { 0 } else { rng.below(20) };
+    let kind = if made.is_empty() { 0 } else { rng.below(24) };
     let m = rng.below(made.len().max(1));
     let (what, mut paths) = match kind {
         0 | 1 => {
@@ -942,6 +960,7 @@ fn random_edit(
                 date: (rng.below(3) > 0).then(|| rng.pick(&DATES).to_string()),
                 slug: None,
                 aliases: Vec::new(),
+                cited: false,
             };
             let paths = article.write(d);
             made.push(article);
@@ -979,7 +998,10 @@ fn random_edit(
         }
         7 => {
             let article = made.remove(m);
-            let paths = article.write(d);
+            let mut paths = article.write(d);
+            if article.cited {
+                paths.push(article.event());
+            }
             for path in &paths {
                 let _ = std::fs::remove_file(d.path(path));
             }
@@ -1097,6 +1119,46 @@ fn random_edit(
             *broken = Some((twin.clone(), None));
             ("a second article with the same id".into(), vec![twin])
         }
+        19 | 20 => {
+            // Plain-text articles only: a quote of markdown is less plain.
+            let Some(article) = made.iter_mut().filter(|a| a.ext == "txt").nth(m) else {
+                return ("nothing to cite".into(), mended);
+            };
+            let event = article.event();
+            let what = if kind == 20 && article.cited {
+                // For one edit: a misquote (an error at the event).
+                d.write(&event, article.event_text(Some("ikke i teksten")));
+                *broken = Some((event.clone(), Some(article.event_text(None))));
+                "event misquotes a made article"
+            } else if article.cited {
+                std::fs::remove_file(d.path(&event)).unwrap();
+                article.cited = false;
+                "event citing a made article removed"
+            } else {
+                d.write(&event, article.event_text(None));
+                article.cited = true;
+                "event citing a made article added"
+            };
+            (what.into(), vec![event])
+        }
+        21 => (
+            "cited article's summary".into(),
+            toggle(
+                d,
+                "content/articles/002_a3637277b07c1ceb.toml",
+                " (checked)",
+                Some("summary = \"At their first meeting in Minsk"),
+            ),
+        ),
+        22 => (
+            "entity added or removed".into(),
+            toggle(
+                d,
+                "content/entities.toml",
+                "\n[[entity]]\nslug = \"desk-notes\"\nname = \"Notes\"\nkind = \"organisation\"\naliases = [\"Notat\", \"notat\"]\n",
+                None,
+            ),
+        ),
         _ => match rng.below(3) {
             0 => {
                 let builtin =
@@ -1223,7 +1285,7 @@ fn random_edits_give_what_clean_builds_give() {
         let mut disk_cache = BuildCache::default();
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let (mut made, mut next, mut broken) = (Vec::new(), 0, None::<(String, Option<String>)>);
-        for step in 0..14 {
+        for step in 0..20 {
             let (what, changed) = if step == 0 {
                 ("first build".to_string(), Vec::new())
             } else {
