@@ -1264,8 +1264,6 @@ fn shown(diagnostics: Vec<dossier::diagnostics::Diagnostic>) -> Vec<String> {
 /// and keep what they had: the output never depends on the history.
 #[test]
 fn random_edits_give_what_clean_builds_give() {
-    use dossier::build::BuildCache;
-
     // DOSSIER_RANDOM_SEEDS=N runs seeds 1..=N (three by default).
     let seeds = std::env::var("DOSSIER_RANDOM_SEEDS")
         .ok()
@@ -1281,8 +1279,12 @@ fn random_edits_give_what_clean_builds_give() {
         };
         let mut preview = Preview::of(&d);
         preview.options = vary(preview.options);
-        let disk = vary(options_into(&d, &d.out("live")));
-        let mut disk_cache = BuildCache::default();
+        // `serve --render-to-disk`: a watching cache, the output on disk.
+        let to_disk = vary(options_into(&d, &d.out("to-disk")));
+        let mut to_disk_cache = watching_cache();
+        // `dossier build`, a new process each time: what the last one left
+        // on disk (its cache, its output) is all it starts from.
+        let cli = vary(options_into(&d, &d.out("cli")));
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let (mut made, mut next, mut broken) = (Vec::new(), 0, None::<(String, Option<String>)>);
         for step in 0..20 {
@@ -1293,48 +1295,53 @@ fn random_edits_give_what_clean_builds_give() {
             };
             let name = format!("seed {seed}, step {step} ({what})");
             let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
-            let (_copy, clean, expected) = clean_build_of(&d, &disk);
+            let (_copy, clean, expected) = clean_build_of(&d, &cli);
             eprintln!("{name}: {}", if expected.is_ok() { "ok" } else { "fails" });
-            let before = preview.site.files();
+            let outputs = [&to_disk, &cli].map(|o| o.output.clone().unwrap());
+            // What the sites held (no output yet before the first build).
+            let held = |o: &std::path::PathBuf| o.exists().then(|| site_files(o));
+            let before = (preview.site.files(), outputs.clone().map(|o| held(&o)));
             let in_memory = preview.rebuild(&changed).map_err(shown);
-            let on_disk =
-                dossier::build::build_with_cache(&disk, Some(&mut disk_cache)).map_err(shown);
-            match expected {
+            report_changes(&mut to_disk_cache, &changed);
+            let on_disk = [
+                dossier::build::build_with_cache(&to_disk, Some(&mut to_disk_cache)),
+                dossier::build(&cli),
+            ]
+            .map(|r| r.map_err(shown));
+            let builds = [
+                ("in memory", &in_memory),
+                ("to disk", &on_disk[0]),
+                ("by build", &on_disk[1]),
+            ];
+            match &expected {
                 Ok(report) => {
                     let warnings = |r: &dossier::BuildReport| shown(r.diagnostics.clone());
-                    let in_memory =
-                        in_memory.unwrap_or_else(|e| panic!("{name}: the preview failed: {e:?}"));
+                    for (how, result) in builds {
+                        let built = result
+                            .as_ref()
+                            .unwrap_or_else(|e| panic!("{name}, {how}: failed: {e:?}"));
+                        assert_eq!(
+                            warnings(built),
+                            warnings(report),
+                            "{name}, {how}: the same warnings"
+                        );
+                    }
                     assert_site_holds(&preview.site, &clean, &format!("{name}, in memory"));
-                    assert_eq!(
-                        warnings(&in_memory),
-                        warnings(&report),
-                        "{name}: the preview warns alike"
-                    );
-                    let on_disk = on_disk
-                        .unwrap_or_else(|e| panic!("{name}: the cached build failed: {e:?}"));
-                    let live = disk.output.as_deref().unwrap();
-                    assert_same_files(live, &clean, &format!("{name}, on disk"));
-                    assert_eq!(
-                        warnings(&on_disk),
-                        warnings(&report),
-                        "{name}: the cached build warns alike"
-                    );
+                    for (how, output) in [("to disk", &outputs[0]), ("by build", &outputs[1])] {
+                        assert_same_files(output, &clean, &format!("{name}, {how}"));
+                    }
                 }
                 Err(errors) => {
-                    assert_eq!(
-                        in_memory.err().as_ref(),
-                        Some(&errors),
-                        "{name}: the preview fails alike"
-                    );
-                    assert_eq!(
-                        on_disk.err().as_ref(),
-                        Some(&errors),
-                        "{name}: the cached build fails alike"
-                    );
-                    assert!(
-                        preview.site.files() == before,
-                        "{name}: a failed build changes nothing"
-                    );
+                    for (how, result) in builds {
+                        assert_eq!(
+                            result.as_ref().err(),
+                            Some(errors),
+                            "{name}, {how}: fails alike"
+                        );
+                    }
+                    // A failed build leaves the site it had whole.
+                    let after = (preview.site.files(), outputs.clone().map(|o| held(&o)));
+                    assert!(after == before, "{name}: a failed build changes nothing");
                 }
             }
         }
