@@ -819,6 +819,8 @@ struct Made {
     aliases: Vec<String>,
     /// Cited, with a link to it, by the event [`Made::event`].
     cited: bool,
+    /// More sidecar fields, as TOML values.
+    fields: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
 impl Made {
@@ -851,6 +853,9 @@ impl Made {
         }
         if !self.aliases.is_empty() {
             out.push_str(&format!("aliases = {:?}\n", self.aliases));
+        }
+        for (field, value) in &self.fields {
+            out.push_str(&format!("{field} = {value}\n"));
         }
         out
     }
@@ -936,7 +941,7 @@ fn random_edit(
         }
         mended.push(rel);
     }
-    let kind = if made.is_empty() { 0 } else { rng.below(24) };
+    let kind = if made.is_empty() { 0 } else { rng.below(27) };
     let m = rng.below(made.len().max(1));
     let (what, mut paths) = match kind {
         0 | 1 => {
@@ -961,6 +966,7 @@ fn random_edit(
                 slug: None,
                 aliases: Vec::new(),
                 cited: false,
+                fields: Default::default(),
             };
             let paths = article.write(d);
             made.push(article);
@@ -1159,6 +1165,41 @@ fn random_edit(
                 None,
             ),
         ),
+        23..=25 => {
+            const FIELDS: [(&str, [&str; 2]); 8] = [
+                ("outlet", ["\"Desk Wire\"", "\"NTB\""]),
+                ("language", ["\"sv\"", "\"de\""]),
+                (
+                    "themes",
+                    [
+                        "[\"missile-systems\"]",
+                        "[\"nuclear-weapons\", \"union-state\"]",
+                    ],
+                ),
+                ("entities", ["[\"vladimir-putin\"]", "[]"]),
+                ("added", ["\"2024-02-03\"", "\"2023-11-30\""]),
+                ("summary", ["\"Et resumé.\"", "\"Ein Überblick.\""]),
+                (
+                    "url",
+                    [
+                        "\"https://example.org/clip\"",
+                        "\"https://example.org/other\"",
+                    ],
+                ),
+                ("title_en", ["\"A note\"", "\"Another note\""]),
+            ];
+            let (field, values) = FIELDS[rng.below(FIELDS.len())];
+            let article = &mut made[m];
+            match article.fields.get(field) {
+                Some(_) if rng.below(2) == 0 => {
+                    article.fields.remove(field);
+                }
+                _ => {
+                    article.fields.insert(field, values[rng.below(2)]);
+                }
+            }
+            (format!("sidecar's {field}"), article.write(d))
+        }
         _ => match rng.below(3) {
             0 => {
                 let builtin =
