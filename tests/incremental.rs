@@ -878,17 +878,14 @@ impl Made {
     }
 }
 
-/// Toggles `with` into the file at `rel` (after `after`, or at its end).
-fn toggle(d: &Dossier, rel: &str, with: &str, after: Option<&str>) -> Vec<String> {
+/// Toggles `with` into the file at `rel`, just after `after`.
+fn toggle(d: &Dossier, rel: &str, with: &str, after: &str) -> Vec<String> {
     let text = d.read(rel);
-    let new = if text.contains(with) {
-        text.replacen(with, "", 1)
-    } else {
-        match after {
-            Some(anchor) => text.replacen(anchor, &format!("{anchor}{with}"), 1),
-            None => format!("{text}{with}"),
-        }
+    let new = match text.contains(with) {
+        true => text.replacen(with, "", 1),
+        false => text.replacen(after, &format!("{after}{with}"), 1),
     };
+    assert_ne!(new, text, "{rel}: {after:?} is there to toggle after");
     d.write(rel, new);
     vec![rel.to_string()]
 }
@@ -927,6 +924,52 @@ fn random_edit(
         "content/events/2022-05-lukashenko-ap-interview.md",
         "content/events/2022-10-joint-regional-grouping-of-forces.md",
         "content/events/2023-05-isw-deal-cements-russian-control.md",
+    ];
+    // Edits that add a text to a file, or take it out again.
+    const TOGGLES: [(&str, &str, &str, &str); 7] = [
+        (
+            "theme keyword",
+            "content/themes.toml",
+            "\"notat\", ",
+            "keywords = [",
+        ),
+        (
+            "entity alias",
+            "content/entities.toml",
+            "\"Moskva\", ",
+            "aliases = [",
+        ),
+        (
+            "theme renamed",
+            "content/themes.toml",
+            " (all kinds)",
+            "name = \"Missile systems",
+        ),
+        (
+            "event's themes",
+            "content/events/2022-10-joint-regional-grouping-of-forces.md",
+            "\"missile-systems\", ",
+            "themes = [",
+        ),
+        // A cited article's outlet and summary: its events' pages follow.
+        (
+            "cited article's outlet",
+            "content/articles/001_9b10334a7624b0a2.toml",
+            " Nyheter",
+            "outlet = \"NTB",
+        ),
+        (
+            "cited article's summary",
+            "content/articles/002_a3637277b07c1ceb.toml",
+            " (checked)",
+            "summary = \"At their first meeting in Minsk",
+        ),
+        (
+            "entity added or removed",
+            "content/entities.toml",
+            "[[entity]]\nslug = \"desk-notes\"\nname = \"Notes\"\nkind = \"organisation\"\naliases = [\"Notat\", \"notat\"]\n\n",
+            "# ---------------------------------------------------------------- people\n\n",
+        ),
     ];
     let sentence = |rng: &mut Rng| -> String {
         let words: Vec<&str> = (0..8).map(|_| rng.pick(&WORDS)).collect();
@@ -1039,28 +1082,14 @@ fn random_edit(
             let event = rng.pick(&EVENTS);
             (
                 "event drafted or published".into(),
-                toggle(d, event, "draft = true\n", Some("+++\n")),
+                toggle(d, event, "draft = true\n", "+++\n"),
             )
         }
-        11 => (
-            "theme keyword".into(),
-            toggle(
-                d,
-                "content/themes.toml",
-                "\"notat\", ",
-                Some("keywords = ["),
-            ),
-        ),
-        12 => (
-            "entity alias".into(),
-            toggle(
-                d,
-                "content/entities.toml",
-                "\"Moskva\", ",
-                Some("aliases = ["),
-            ),
-        ),
-        13 => {
+        11..=17 => {
+            let (what, file, with, after) = TOGGLES[kind - 11];
+            (what.into(), toggle(d, file, with, after))
+        }
+        18 => {
             let event = rng.pick(&EVENTS);
             let text = d.read(event);
             d.write(event, text.replacen("+++\n", "+++\ndate = [\n", 1));
@@ -1070,37 +1099,7 @@ fn random_edit(
                 vec![event.to_string()],
             )
         }
-        14 => {
-            // A cited article's outlet: its events' support counts follow.
-            let seed = "content/articles/001_9b10334a7624b0a2.toml";
-            let outlet = "outlet = \"NTB\"";
-            let text = d.read(seed);
-            let new = match text.contains("outlet = \"NTB Nyheter\"") {
-                true => text.replacen("outlet = \"NTB Nyheter\"", outlet, 1),
-                false => text.replacen(outlet, "outlet = \"NTB Nyheter\"", 1),
-            };
-            d.write(seed, new);
-            ("cited article's outlet".into(), vec![seed.to_string()])
-        }
-        15 => (
-            "theme renamed".into(),
-            toggle(
-                d,
-                "content/themes.toml",
-                " (all kinds)",
-                Some("name = \"Missile systems"),
-            ),
-        ),
-        16 => (
-            "event's themes".into(),
-            toggle(
-                d,
-                "content/events/2022-10-joint-regional-grouping-of-forces.md",
-                "\"missile-systems\", ",
-                Some("themes = ["),
-            ),
-        ),
-        17 => {
+        19 => {
             // For one edit: the text gone, its sidecar left behind (a warning).
             let article = &mut made[m];
             if article.title.is_none() {
@@ -1116,7 +1115,7 @@ fn random_edit(
                 vec![text, sidecar],
             )
         }
-        18 => {
+        20 => {
             // For one edit: a second article with the same id (an error).
             let article = &made[m];
             let other = if article.ext == "md" { "txt" } else { "md" };
@@ -1125,13 +1124,13 @@ fn random_edit(
             *broken = Some((twin.clone(), None));
             ("a second article with the same id".into(), vec![twin])
         }
-        19 | 20 => {
+        21 | 22 => {
             // Plain-text articles only: a quote of markdown is less plain.
             let Some(article) = made.iter_mut().filter(|a| a.ext == "txt").nth(m) else {
                 return ("nothing to cite".into(), mended);
             };
             let event = article.event();
-            let what = if kind == 20 && article.cited {
+            let what = if kind == 22 && article.cited {
                 // For one edit: a misquote (an error at the event).
                 d.write(&event, article.event_text(Some("ikke i teksten")));
                 *broken = Some((event.clone(), Some(article.event_text(None))));
@@ -1147,24 +1146,6 @@ fn random_edit(
             };
             (what.into(), vec![event])
         }
-        21 => (
-            "cited article's summary".into(),
-            toggle(
-                d,
-                "content/articles/002_a3637277b07c1ceb.toml",
-                " (checked)",
-                Some("summary = \"At their first meeting in Minsk"),
-            ),
-        ),
-        22 => (
-            "entity added or removed".into(),
-            toggle(
-                d,
-                "content/entities.toml",
-                "\n[[entity]]\nslug = \"desk-notes\"\nname = \"Notes\"\nkind = \"organisation\"\naliases = [\"Notat\", \"notat\"]\n",
-                None,
-            ),
-        ),
         23..=25 => {
             const FIELDS: [(&str, [&str; 2]); 8] = [
                 ("outlet", ["\"Desk Wire\"", "\"NTB\""]),
