@@ -1325,15 +1325,18 @@ fn random_edits_give_what_clean_builds_give() {
             let before = (preview.site.files(), outputs.clone().map(|o| held(&o)));
             let in_memory = preview.rebuild(&changed).map_err(shown);
             report_changes(&mut to_disk_cache, &changed);
+            // `dossier check` too: it says what a build would, and writes nothing.
             let on_disk = [
                 dossier::build::build_with_cache(&to_disk, Some(&mut to_disk_cache)),
                 dossier::build(&cli),
+                dossier::build::check(&cli),
             ]
             .map(|r| r.map_err(shown));
             let builds = [
                 ("in memory", &in_memory),
                 ("to disk", &on_disk[0]),
                 ("by build", &on_disk[1]),
+                ("by check", &on_disk[2]),
             ];
             match &expected {
                 Ok(report) => {
