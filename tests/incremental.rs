@@ -1039,12 +1039,18 @@ fn random_edit(
                 ext: if markdown { "md" } else { "txt" },
                 text: match markdown {
                     // Front matter, emphasis, a link and raw HTML to sanitize.
-                    true => format!(
-                        "+++\ntitle = \"{}\"\ndate = \"{}\"\n+++\n*{}* [kilde](https://example.org/a)\n\n<script>alert(1)</script><b onclick=\"x()\">{body}</b>\n",
-                        rng.pick(&TITLES),
-                        rng.pick(&DATES),
-                        rng.pick(&WORDS),
-                    ),
+                    true => {
+                        let (title, date) = (rng.pick(&TITLES), rng.pick(&DATES));
+                        // TOML or YAML front matter.
+                        let front = match rng.below(2) {
+                            0 => format!("+++\ntitle = \"{title}\"\ndate = \"{date}\"\n+++"),
+                            _ => format!("---\ntitle: \"{title}\"\ndate: \"{date}\"\n---"),
+                        };
+                        format!(
+                            "{front}\n*{}* [kilde](https://example.org/a)\n\n<script>alert(1)</script><b onclick=\"x()\">{body}</b>\n",
+                            rng.pick(&WORDS),
+                        )
+                    }
                     false => body,
                 },
                 title: (rng.below(2) == 0).then(|| rng.pick(&TITLES).to_string()),
