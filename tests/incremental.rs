@@ -860,13 +860,18 @@ impl Made {
         out
     }
 
+    /// The text's and the sidecar's paths, relative to the root.
+    fn paths(&self) -> [String; 2] {
+        [
+            format!("content/articles/{}.{}", self.stem, self.ext),
+            format!("content/articles/{}.toml", self.stem),
+        ]
+    }
+
     /// Writes the text and the sidecar (none when it has no field): the
     /// paths, as the watcher reports them.
     fn write(&self, d: &Dossier) -> Vec<String> {
-        let (text, sidecar) = (
-            format!("content/articles/{}.{}", self.stem, self.ext),
-            format!("content/articles/{}.toml", self.stem),
-        );
+        let [text, sidecar] = self.paths();
         d.write(&text, &self.text);
         match self.sidecar() {
             fields if fields.is_empty() => {
@@ -1096,7 +1101,7 @@ fn random_edit(
         }
         7 => {
             let article = made.remove(m);
-            let mut paths = article.write(d);
+            let mut paths = article.paths().to_vec();
             if article.cited {
                 paths.push(article.event());
             }
@@ -1155,10 +1160,9 @@ fn random_edit(
                 article.title = Some(rng.pick(&TITLES).to_string());
                 article.write(d);
             }
-            let text = format!("content/articles/{}.{}", article.stem, article.ext);
+            let [text, sidecar] = article.paths();
             std::fs::remove_file(d.path(&text)).unwrap();
             *broken = Some((text.clone(), Some(article.text.clone())));
-            let sidecar = format!("content/articles/{}.toml", article.stem);
             (
                 "article's text gone, its sidecar left".into(),
                 vec![text, sidecar],
