@@ -457,6 +457,7 @@ fn render_into(
         })
     };
     let (pages, (exports, search)) = rayon::join(pages, || rayon::join(exports, search));
+    renderer.dispose();
     let (pages, exports, search) = (pages?, exports?, search?);
     let mut files = pages.0 + exports.0 + search.0;
     let parts = vec![cards, pages.1, exports.1, search.1];
@@ -500,6 +501,8 @@ pub fn build_with_cache(
     options: &BuildOptions,
     mut cache: Option<&mut BuildCache>,
 ) -> Result<BuildReport, Vec<Diagnostic>> {
+    // From the first step: reading the article cache is part of the build.
+    let start = Instant::now();
     let off = Memo::off();
     let first = cache.as_deref_mut().and_then(|c| c.left_on_disk.take());
     // Without a cache of this process, the one the last build left on disk.
@@ -517,7 +520,6 @@ pub fn build_with_cache(
         (None, Some((articles, _))) => (Some(articles), &off, None),
         (None, None) => (None, &off, None),
     };
-    let start = Instant::now();
     let output = options.output();
     write::check_output(&options.root, &output).map_err(|d| vec![d])?;
     // The search index's analyses are read beside preparing (a build with
@@ -584,6 +586,7 @@ pub fn build_with_cache(
     }
     memo.sweep();
     prepared.timings.write = t.elapsed();
+    crate::drop_in_background((from_disk, stored));
     Ok(report(prepared, rendered, (written, unchanged), start))
 }
 
@@ -597,17 +600,19 @@ fn report(
 ) -> BuildReport {
     prepared.timings.render = render_time;
     prepared.timings.render_parts = render_parts;
-    BuildReport {
+    let report = BuildReport {
         articles: prepared.index.records.len(),
         events: prepared.index.events.len(),
         drafts_left_out: prepared.drafts_left_out,
         files,
         written,
         unchanged,
-        diagnostics: prepared.diagnostics,
-        timings: prepared.timings,
+        diagnostics: std::mem::take(&mut prepared.diagnostics),
+        timings: std::mem::take(&mut prepared.timings),
         elapsed: start.elapsed(),
-    }
+    };
+    crate::drop_in_background(prepared);
+    report
 }
 
 /// As [`build_with_cache`], into `site` in memory (the preview's): the

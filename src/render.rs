@@ -853,6 +853,27 @@ impl<'a> Renderer<'a> {
 
     /// Renders every page into `sink`, in parallel. Errors name the
     /// template and the page.
+    /// Ends this renderer, its cards and values freed in the background
+    /// (see [`crate::drop_in_background`]).
+    pub fn dispose(self) {
+        let Renderer {
+            index: _,
+            tera,
+            origins,
+            article_cards,
+            event_cards,
+            article_values,
+            event_values,
+            keys,
+            tags,
+            related,
+        } = self;
+        crate::drop_in_background((
+            (tera, origins, article_cards, event_cards),
+            (article_values, event_values, keys, tags, related),
+        ));
+    }
+
     pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
         let jobs = self.jobs();
         let hints: std::sync::Mutex<HashMap<&'static str, usize>> = Default::default();
