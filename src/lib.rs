@@ -48,3 +48,28 @@ pub fn drop_in_background<T: Send + 'static>(value: T) {
         .name("drop".into())
         .spawn(move || drop(value));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    /// Says, when freed, the name of the thread that freed it.
+    struct Freed(mpsc::Sender<Option<String>>);
+
+    impl Drop for Freed {
+        fn drop(&mut self) {
+            let name = std::thread::current().name().map(str::to_string);
+            let _ = self.0.send(name);
+        }
+    }
+
+    #[test]
+    fn what_is_dropped_in_background_is_freed_on_another_thread() {
+        let (tx, rx) = mpsc::channel();
+        super::drop_in_background(Freed(tx));
+        let by = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the value was never dropped");
+        assert_eq!(by.as_deref(), Some("drop"));
+    }
+}
