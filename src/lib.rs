@@ -39,8 +39,8 @@ pub use build::{BuildOptions, BuildReport, build, check};
 /// thousands of small allocations (records, cards, the cache it read):
 /// freeing them took 40-70 ms of a 10,000-article rebuild, after the work
 /// was done. `dossier build` exits without waiting for that thread (the
-/// system takes the memory back at once); `serve` frees them beside the
-/// next request.
+/// system takes the memory back at once); `serve` frees them while it
+/// already serves the new site.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
     // Were no thread to be had, `spawn` drops the closure, and the value
     // with it, here and now.

@@ -851,8 +851,6 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    /// Renders every page into `sink`, in parallel. Errors name the
-    /// template and the page.
     /// Ends this renderer, its cards and values freed in the background
     /// (see [`crate::drop_in_background`]).
     pub fn dispose(self) {
@@ -874,6 +872,8 @@ impl<'a> Renderer<'a> {
         ));
     }
 
+    /// Renders every page into `sink`, in parallel. Errors name the
+    /// template and the page.
     pub fn render_all(&self, sink: &dyn Sink) -> Result<usize, Vec<Diagnostic>> {
         let jobs = self.jobs();
         let hints: std::sync::Mutex<HashMap<&'static str, usize>> = Default::default();
