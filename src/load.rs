@@ -345,20 +345,23 @@ pub fn load_with_cache(
             {
                 return Some(Err(hit.clone()));
             }
-            let rel = relative(root, &path);
-            let (stamp, bytes) = match hit {
+            let (stamp, rel, bytes) = match hit {
                 Some(hit) => {
                     let stamp = Stamp::of(&path, sidecar.as_deref());
                     if hit.stamp == stamp {
                         return Some(Err(hit.clone()));
                     }
-                    (stamp, read_bytes(&path, &rel, diagnostics)?)
+                    // Only for what is read: a hit needs no path string.
+                    let rel = relative(root, &path);
+                    let bytes = read_bytes(&path, &rel, diagnostics)?;
+                    (stamp, rel, bytes)
                 }
                 // Nothing cached: the stamp comes from the open file, one
                 // lookup of its path fewer (100,000 of them in one folder).
                 None => {
+                    let rel = relative(root, &path);
                     let (bytes, meta) = read_with_metadata(&path, &rel, diagnostics)?;
-                    (Stamp::with_article(meta, sidecar.as_deref()), bytes)
+                    (Stamp::with_article(meta, sidecar.as_deref()), rel, bytes)
                 }
             };
             let hash = blake3::hash(&bytes).to_hex().to_string();

@@ -867,8 +867,15 @@ impl<'a> Renderer<'a> {
             related,
         } = self;
         crate::drop_in_background((
-            (tera, origins, article_cards, event_cards),
-            (article_values, event_values, keys, tags, related),
+            tera,
+            origins,
+            article_cards,
+            event_cards,
+            article_values,
+            event_values,
+            keys,
+            tags,
+            related,
         ));
     }
 
