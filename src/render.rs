@@ -431,6 +431,21 @@ pub fn language_name(code: &str) -> &str {
     }
 }
 
+/// The `html` of each card in a list of card values, joined, as safe text.
+fn joined_html(cards: &Value) -> Value {
+    let cards = cards.as_array().unwrap_or_default();
+    fn html(card: &Value) -> &str {
+        card.get_from_path("html")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    let mut joined = String::with_capacity(cards.iter().map(|c| html(c).len()).sum());
+    for card in cards {
+        joined.push_str(html(card));
+    }
+    Value::safe_string(&joined)
+}
+
 fn date_display(date: Option<&str>) -> String {
     date.and_then(PartialDate::parse)
         .map(|d| d.display())
@@ -851,6 +866,16 @@ impl<'a> Renderer<'a> {
         )
     }
 
+    /// Puts a list of cards into `ctx` as `name`, and their HTML joined as
+    /// `name_html`. The built-in templates print the joined string: a loop
+    /// over a list costs Tera a frame, a lookup and a write a card, which
+    /// for the pages listing every article (the timeline, /articles/) was
+    /// most of a rebuild's template time.
+    fn insert_cards(ctx: &mut Context, name: &str, cards: Value) {
+        ctx.insert_value(format!("{name}_html"), joined_html(&cards));
+        ctx.insert_value(name.to_string(), cards);
+    }
+
     /// Ends this renderer, its cards and values freed in the background
     /// (see [`crate::drop_in_background`]).
     pub fn dispose(self) {
@@ -1072,8 +1097,8 @@ impl<'a> Renderer<'a> {
                 let key = self.month_key(m);
                 let group = &ix.months[key];
                 let mut ctx = Context::new();
-                ctx.insert_value("events", self.event_list(&group.events));
-                ctx.insert_value("articles", self.article_list(&group.records));
+                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
+                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
                 ctx.insert("key", key);
                 let link = |k: &str| Link {
                     href: ix.urls.month(k),
@@ -1106,7 +1131,7 @@ impl<'a> Renderer<'a> {
                 ctx.insert("theme", theme);
                 ctx.insert("feed", &ix.urls.page(&self.path(Job::ThemeFeed(t))));
                 ctx.insert_value("months", months);
-                ctx.insert_value("undated", undated);
+                Self::insert_cards(&mut ctx, "undated", undated);
                 self.page(path, "theme.html", &theme.name, ctx)
             }
             Job::Entities => {
@@ -1138,8 +1163,8 @@ impl<'a> Renderer<'a> {
                 let mut ctx = Context::new();
                 ctx.insert("entity", entity);
                 ctx.insert("feed", &ix.urls.page(&self.path(Job::EntityFeed(e))));
-                ctx.insert_value("events", self.event_list(&group.events));
-                ctx.insert_value("articles", self.article_list(&group.records));
+                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
+                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
                 self.page(path, "entity.html", &entity.name, ctx)
             }
             Job::Outlets => {
@@ -1160,7 +1185,7 @@ impl<'a> Renderer<'a> {
                 let outlet = &ix.outlets[o];
                 let mut ctx = Context::new();
                 ctx.insert("outlet", &outlet.name);
-                ctx.insert_value("articles", self.article_list(&outlet.records));
+                Self::insert_cards(&mut ctx, "articles", self.article_list(&outlet.records));
                 self.page(path, "outlet.html", &outlet.name, ctx)
             }
             Job::Language(l) => {
@@ -1168,8 +1193,8 @@ impl<'a> Renderer<'a> {
                 let group = &ix.by_language[code];
                 let mut ctx = Context::new();
                 ctx.insert("code", code);
-                ctx.insert_value("events", self.event_list(&group.events));
-                ctx.insert_value("articles", self.article_list(&group.records));
+                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
+                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
                 self.page(path, "language.html", language_name(code), ctx)
             }
             Job::Sitemap => {
@@ -1372,8 +1397,11 @@ impl<'a> Renderer<'a> {
         map.insert("key", Value::from(key));
         map.insert("name", Value::from(month_key_display(key)));
         map.insert("href", Value::from(self.index.urls.month(key)));
-        map.insert("events", self.event_list(events));
-        map.insert("articles", self.article_list(articles));
+        let (events, articles) = (self.event_list(events), self.article_list(articles));
+        map.insert("events_html", joined_html(&events));
+        map.insert("articles_html", joined_html(&articles));
+        map.insert("events", events);
+        map.insert("articles", articles);
         Value::from(map)
     }
 
@@ -1493,7 +1521,7 @@ impl<'a> Renderer<'a> {
             .collect();
         let mut ctx = Context::new();
         ctx.insert_value("months", Value::from(months));
-        ctx.insert_value("undated", self.article_list(&ix.undated));
+        Self::insert_cards(&mut ctx, "undated", self.article_list(&ix.undated));
         self.page(
             "articles/index.html".into(),
             "articles.html",
