@@ -431,9 +431,13 @@ pub fn language_name(code: &str) -> &str {
     }
 }
 
-/// The `html` of each card in a list of card values, joined, as safe text.
-fn joined_html(cards: &Value) -> Value {
-    let cards = cards.as_array().unwrap_or_default();
+/// `{{ articles | cards }}`: the `html` of each card of a list, joined. The
+/// built-in list pages print their lists so: a loop over the cards costs
+/// Tera a frame, a lookup and a write a card, which on the pages listing
+/// every article (the timeline, /articles/) was most of their template
+/// time. Made while the page is written, so a list's HTML is held twice
+/// (here and in the page) only for one list at a time.
+fn cards_filter(cards: &[Value], _: tera::Kwargs, _: &tera::State) -> Value {
     fn html(card: &Value) -> &str {
         card.get_from_path("html")
             .and_then(Value::as_str)
@@ -545,6 +549,7 @@ impl<'a> Renderer<'a> {
     ) -> Result<Arc<Tera>, Vec<Diagnostic>> {
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".xml"]);
+        tera.register_filter("cards", cards_filter);
         // Templates are added together so `extends` resolves in any order.
         let sources: Vec<(&str, &str)> = theme
             .templates
@@ -866,16 +871,6 @@ impl<'a> Renderer<'a> {
         )
     }
 
-    /// Puts a list of cards into `ctx` as `name`, and their HTML joined as
-    /// `name_html`. The built-in templates print the joined string: a loop
-    /// over a list costs Tera a frame, a lookup and a write a card, which
-    /// for the pages listing every article (the timeline, /articles/) was
-    /// most of a rebuild's template time.
-    fn insert_cards(ctx: &mut Context, name: &str, cards: Value) {
-        ctx.insert_value(format!("{name}_html"), joined_html(&cards));
-        ctx.insert_value(name.to_string(), cards);
-    }
-
     /// Ends this renderer, its cards and values freed in the background
     /// (see [`crate::drop_in_background`]).
     pub fn dispose(self) {
@@ -1097,8 +1092,8 @@ impl<'a> Renderer<'a> {
                 let key = self.month_key(m);
                 let group = &ix.months[key];
                 let mut ctx = Context::new();
-                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
-                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
                 ctx.insert("key", key);
                 let link = |k: &str| Link {
                     href: ix.urls.month(k),
@@ -1131,7 +1126,7 @@ impl<'a> Renderer<'a> {
                 ctx.insert("theme", theme);
                 ctx.insert("feed", &ix.urls.page(&self.path(Job::ThemeFeed(t))));
                 ctx.insert_value("months", months);
-                Self::insert_cards(&mut ctx, "undated", undated);
+                ctx.insert_value("undated", undated);
                 self.page(path, "theme.html", &theme.name, ctx)
             }
             Job::Entities => {
@@ -1163,8 +1158,8 @@ impl<'a> Renderer<'a> {
                 let mut ctx = Context::new();
                 ctx.insert("entity", entity);
                 ctx.insert("feed", &ix.urls.page(&self.path(Job::EntityFeed(e))));
-                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
-                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
                 self.page(path, "entity.html", &entity.name, ctx)
             }
             Job::Outlets => {
@@ -1185,7 +1180,7 @@ impl<'a> Renderer<'a> {
                 let outlet = &ix.outlets[o];
                 let mut ctx = Context::new();
                 ctx.insert("outlet", &outlet.name);
-                Self::insert_cards(&mut ctx, "articles", self.article_list(&outlet.records));
+                ctx.insert_value("articles", self.article_list(&outlet.records));
                 self.page(path, "outlet.html", &outlet.name, ctx)
             }
             Job::Language(l) => {
@@ -1193,8 +1188,8 @@ impl<'a> Renderer<'a> {
                 let group = &ix.by_language[code];
                 let mut ctx = Context::new();
                 ctx.insert("code", code);
-                Self::insert_cards(&mut ctx, "events", self.event_list(&group.events));
-                Self::insert_cards(&mut ctx, "articles", self.article_list(&group.records));
+                ctx.insert_value("events", self.event_list(&group.events));
+                ctx.insert_value("articles", self.article_list(&group.records));
                 self.page(path, "language.html", language_name(code), ctx)
             }
             Job::Sitemap => {
@@ -1397,11 +1392,8 @@ impl<'a> Renderer<'a> {
         map.insert("key", Value::from(key));
         map.insert("name", Value::from(month_key_display(key)));
         map.insert("href", Value::from(self.index.urls.month(key)));
-        let (events, articles) = (self.event_list(events), self.article_list(articles));
-        map.insert("events_html", joined_html(&events));
-        map.insert("articles_html", joined_html(&articles));
-        map.insert("events", events);
-        map.insert("articles", articles);
+        map.insert("events", self.event_list(events));
+        map.insert("articles", self.article_list(articles));
         Value::from(map)
     }
 
@@ -1521,7 +1513,7 @@ impl<'a> Renderer<'a> {
             .collect();
         let mut ctx = Context::new();
         ctx.insert_value("months", Value::from(months));
-        Self::insert_cards(&mut ctx, "undated", self.article_list(&ix.undated));
+        ctx.insert_value("undated", self.article_list(&ix.undated));
         self.page(
             "articles/index.html".into(),
             "articles.html",

@@ -7,13 +7,13 @@ use std::fs;
 
 use common::*;
 
-/// The list pages print each list's cards joined (`articles_html`); an
-/// override looping over the cards themselves (`articles`, each with its
-/// fields and its `html`) gives the same page, byte for byte.
+/// The list pages print each list by the `cards` filter (its cards' HTML
+/// joined); an override looping over the cards themselves (`articles`,
+/// each with its fields and its `html`) gives the same page, byte for byte.
 #[test]
-fn looping_over_the_cards_gives_what_the_joined_list_gives() {
+fn looping_over_the_cards_gives_what_the_cards_filter_gives() {
     let d = Dossier::example();
-    let joined = d.build_ok("joined", &[]);
+    let filtered = d.build_ok("filtered", &[]);
 
     let pages = [
         ("timeline.html", "timeline/index.html"),
@@ -23,33 +23,19 @@ fn looping_over_the_cards_gives_what_the_joined_list_gives() {
     for (template, _) in pages {
         let builtin = fs::read_to_string(repo().join("templates").join(template)).unwrap();
         assert!(
-            builtin.contains("_html }}"),
-            "{template} prints joined lists"
+            builtin.contains("| cards }}"),
+            "{template} prints lists by `cards`"
         );
-        let looped = builtin
-            .replace(
-                "{{ m.articles_html }}",
-                "{% for a in m.articles %}{{ a.html }}{% endfor %}",
-            )
-            .replace(
-                "{{ m.events_html }}",
-                "{% for e in m.events %}{{ e.html }}{% endfor %}",
-            )
-            .replace(
-                "{{ articles_html }}",
-                "{% for a in articles %}{{ a.html }}{% endfor %}",
-            )
-            .replace(
-                "{{ events_html }}",
-                "{% for e in events %}{{ e.html }}{% endfor %}",
-            )
-            .replace(
-                "{{ undated_html }}",
-                "{% for a in undated %}{{ a.html }}{% endfor %}",
+        let mut looped = builtin.clone();
+        for list in ["m.articles", "m.events", "articles", "events", "undated"] {
+            looped = looped.replace(
+                &format!("{{{{ {list} | cards }}}}"),
+                &format!("{{% for card in {list} %}}{{{{ card.html }}}}{{% endfor %}}"),
             );
+        }
         assert!(
-            !looped.contains("_html }}"),
-            "{template}: every joined list replaced"
+            !looped.contains("| cards"),
+            "{template}: every list replaced"
         );
         d.write(&format!("templates/{template}"), looped);
     }
@@ -57,14 +43,14 @@ fn looping_over_the_cards_gives_what_the_joined_list_gives() {
 
     for (_, page) in pages {
         let (a, b) = (
-            fs::read_to_string(joined.join(page)).unwrap(),
+            fs::read_to_string(filtered.join(page)).unwrap(),
             fs::read_to_string(looped.join(page)).unwrap(),
         );
-        let cards = read_html(&joined.join(page))
+        let cards = read_html(&filtered.join(page))
             .select(&sel("li.article-card, li.event-card"))
             .count();
         assert!(cards > 0, "{page} lists cards");
-        assert_eq!(a, b, "{page}: the loop and the joined list differ");
+        assert_eq!(a, b, "{page}: the loop and the filter differ");
     }
 
     // A card's fields are there for a template of one's own.
